@@ -1,0 +1,143 @@
+"""The ``pucredit`` command (CONTRACT §2). Exit status: 0 done, 1 an analysis failed, 2 bad input or usage.
+
+Errors a user can cause are printed as ``file:row:column: problem (value); accepted: ...``;
+a traceback is a bug.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import AnalysisError, Findings, InputError
+from .validate import DEFAULT_CAP
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pucredit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a tape (and totals file) against the data contract")
+    p.add_argument("tape", help="loan tape: CSV (UTF-8/GBK), Parquet or Excel")
+    p.add_argument("--totals", help="bank totals file (机构汇总)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--lpr", help="extra LPR fixings (CSV: fixing_date, lpr_1y_pct, lpr_5y_pct)")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
+    p.add_argument("--cap", type=int, default=DEFAULT_CAP, help="rows listed per rule (counts are complete)")
+
+    p = sub.add_parser("metrics", help="compute the metrics JSON of one bank and period")
+    p.add_argument("--tape", required=True)
+    p.add_argument("--totals")
+    p.add_argument("--bank", required=True, help="bank_id, as text (e.g. 0102)")
+    p.add_argument("--period", required=True, help="2024, 2024H1, 2024Q3 or 2024-05")
+    p.add_argument("--policy", help="policy year or file (default: the period's year)")
+    p.add_argument("--out", help="write the JSON here instead of printing it")
+    p.add_argument("--lpr", help="extra LPR fixings (CSV)")
+    p.add_argument("--sheet", help="Excel sheet name")
+
+    p = sub.add_parser("synth", help="write synthetic contract-shaped tapes with known true parameters")
+    p.add_argument("--bank", help="a demo bank (LB01, CB01, RB01); default: all three")
+    p.add_argument("--rows", type=int, help="scale the bank to about this many rows")
+    p.add_argument("--out", default=None, help="output folder (default data/demo)")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument("--seed", type=int)
+
+    sub.add_parser("demo", help="build the demo data if missing and report on the demo banks")
+    return parser
+
+
+def _print_findings(findings: Findings, fmt: str, file: str, stream=sys.stdout) -> None:
+    if fmt == "json":
+        print(json.dumps({"file": file, "errors": findings.n_errors, "warnings": findings.n_warnings,
+                          "by_rule": findings.by_rule(),
+                          "problems": [p.to_dict() for p in findings.problems]}, ensure_ascii=False, indent=2),
+              file=stream)
+        return
+    for problem in findings.problems:
+        print(problem, file=stream)
+    listed = len(findings.problems)
+    total = findings.n_errors + findings.n_warnings
+    summary = f"{file}: {findings.n_errors} error(s), {findings.n_warnings} warning(s)"
+    if total > listed:
+        summary += f" ({listed} listed; per rule: " + ", ".join(
+            f"{rule} {n}" for sev in findings.by_rule().values() for rule, n in sev.items()) + ")"
+    print(summary, file=stream)
+
+
+def cmd_validate(args) -> int:
+    from .tape import open_tape
+
+    try:
+        tape = open_tape(args.tape, args.totals, lpr=args.lpr, sheet=args.sheet, cap=args.cap)
+    except InputError as exc:
+        findings = Findings()
+        for problem in exc.problems:
+            findings.add(problem)
+        _print_findings(findings, args.format, args.tape)
+        return EXIT_BAD_INPUT
+    with tape:
+        _print_findings(tape.findings, args.format, args.tape)
+        return EXIT_OK if tape.ok else EXIT_BAD_INPUT
+
+
+def cmd_metrics(args) -> int:
+    from .metrics import compute_metrics, to_json, write_metrics
+    from .periods import parse_period
+    from .policy import load_policy
+    from .tape import open_tape
+
+    period = parse_period(args.period)
+    policy = load_policy(args.policy) if args.policy else None
+    with open_tape(args.tape, args.totals, lpr=args.lpr, sheet=args.sheet) as tape:
+        for warning in tape.findings.warnings:
+            print(warning, file=sys.stderr)
+        tape.raise_for_errors()
+        result = compute_metrics(tape, args.bank, period, policy)
+    source = result["provenance"]["totals_source"]
+    print(f"totals for {args.bank}: " + ("from the totals file" if source == "totals_file"
+                                          else "from the tape (no totals file rows for this bank)"), file=sys.stderr)
+    if args.out:
+        print(f"wrote {write_metrics(result, args.out)}", file=sys.stderr)
+    else:
+        sys.stdout.write(to_json(result))
+    return EXIT_OK
+
+
+def cmd_synth(args) -> int:
+    from .paths import DEMO_DIR
+    from .synth import synth_command
+
+    for path in synth_command(args.bank, Path(args.out) if args.out else DEMO_DIR, args.rows, args.format, args.seed):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo()
+
+
+COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "synth": cmd_synth, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(str(problem).lstrip(": "), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except AnalysisError as exc:
+        print(f"analysis failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

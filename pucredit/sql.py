@@ -1,0 +1,29 @@
+"""Small SQL helpers shared by the analyses. Money is summed as DECIMAL so that totals are
+exact and the same on every run (floating sums in parallel differ in the last digits)."""
+from __future__ import annotations
+
+
+def sql_quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def sql_ident(text: str) -> str:
+    return '"' + str(text).replace('"', '""') + '"'
+
+
+def sum_cny(value: str, where: str = "true") -> str:
+    """Exact sum of a yuan column over the rows where ``where`` holds (0 when none)."""
+    return f"coalesce(sum(CAST({value} AS DECIMAL(38, 2))) FILTER (WHERE {where}), 0)"
+
+
+def weighted_mean(value: str, weight: str, where: str = "true") -> str:
+    """Weight-averaged value over the rows where ``where`` holds and value is known (NULL when none)."""
+    cond = f"({where}) AND {value} IS NOT NULL AND {weight} > 0"
+    num = f"sum(CAST({weight} AS DECIMAL(38, 2)) * CAST({value} AS DECIMAL(18, 6))) FILTER (WHERE {cond})"
+    den = f"sum(CAST({weight} AS DECIMAL(38, 2))) FILTER (WHERE {cond})"
+    return f"CAST({num} AS DOUBLE) / nullif(CAST({den} AS DOUBLE), 0)"
+
+
+def as_float(value) -> float | None:
+    """A SQL result as float, None for NULL or NaN."""
+    return None if value is None or value != value else float(value)

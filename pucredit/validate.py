@@ -1,0 +1,283 @@
+"""Check a tape and a totals file against the contract in one pass (CONTRACT §1, §2; notice 五(十一)).
+
+Each rule is one SQL condition over the raw and normalised values of a row;
+all rules run in a single scan and report exact counts plus the first rows
+of each rule (the cap). Cross-row rules (duplicate keys, first-loan flags
+against the borrower's history, origination facts that change between
+snapshots) and column rules (rates given as fractions) run as separate
+aggregate queries. Errors fail a run; warnings are printed and pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from .errors import Findings, Problem
+from .read import Source, normalised_sql
+from .schema import TAPE_COLUMNS, TOTALS_COLUMNS, Column, accepted_text
+
+DEFAULT_CAP = 20  # rows listed per rule; counts are always complete
+
+
+@dataclass(frozen=True)
+class RowRule:
+    rule: str
+    column: str
+    condition: str  # SQL over normalised columns (by name) and raw columns (r_<name>)
+    message: str
+    severity: str = "error"
+    accepted: str | None = None
+    value: str | None = None  # SQL for the value shown; default the raw column
+
+
+PARSE_RULES = {
+    "date": ("bad_date", "not a date (or an impossible one)"),
+    "number": ("bad_number", "not a number"),
+    "integer": ("bad_integer", "not a whole number"),
+    "bool": ("bad_bool", "not a yes/no value"),
+    "enum": ("bad_enum", "not an accepted value"),
+}
+
+
+def _parse_rules(columns: tuple[Column, ...], present: dict[str, str]) -> list[RowRule]:
+    rules = []
+    for col in columns:
+        if col.name not in present:
+            continue
+        raw = f"r_{col.name}"
+        blank = f"(r_{col.name} IS NULL OR trim(CAST(r_{col.name} AS VARCHAR)) = '')"
+        if col.required:
+            rules.append(RowRule("missing_value", col.name, blank, "value missing", accepted=accepted_text(col)))
+        if col.kind in PARSE_RULES:
+            rule, message = PARSE_RULES[col.kind]
+            rules.append(RowRule(rule, col.name, f"NOT {blank} AND {col.name} IS NULL", message,
+                                 accepted=accepted_text(col), value=raw))
+    return rules
+
+
+def tape_row_rules(present: dict[str, str], coverage_end: pd.Timestamp | None) -> list[RowRule]:
+    """The contract's row rules for a loan tape (CONTRACT §1.1, §2 validate)."""
+    rules = _parse_rules(TAPE_COLUMNS, present)
+    rules += [
+        RowRule("not_month_end", "as_of", "as_of <> last_day(as_of)", "snapshot date is not a month end",
+                accepted="the last day of a month, e.g. 2024-06-30"),
+        RowRule("negative_balance", "balance_cny", "balance_cny < 0", "balance is negative", accepted="a number >= 0"),
+        RowRule("nonpositive_amount", "amount_cny", "amount_cny <= 0", "amount at origination is not positive",
+                accepted="a number > 0"),
+        RowRule("negative_credit_line", "credit_line_cny", "credit_line_cny < 0", "credit line is negative",
+                accepted="a number >= 0"),
+        RowRule("negative_days_past_due", "days_past_due", "days_past_due < 0", "days past due is negative",
+                accepted="a whole number >= 0"),
+        RowRule("maturity_before_origination", "maturity_date", "maturity_date < origination_date",
+                "maturity date is before the origination date", accepted="a date on or after origination_date",
+                value="CAST(r_maturity_date AS VARCHAR) || ' < ' || CAST(r_origination_date AS VARCHAR)"),
+        RowRule("originated_after_snapshot", "origination_date", "origination_date > as_of",
+                "loan originated after the snapshot date", accepted="a date on or before as_of",
+                value="CAST(r_origination_date AS VARCHAR) || ' > ' || CAST(r_as_of AS VARCHAR)"),
+        RowRule("negative_rate", "rate_pct", "rate_pct < 0", "rate is negative", accepted="percent per year, e.g. 3.95"),
+        RowRule("rate_implausible", "rate_pct", "rate_pct > 36", "rate above 36 % a year is implausible",
+                severity="warning", accepted="percent per year, e.g. 3.95"),
+        RowRule("balance_above_credit_line", "balance_cny", "balance_cny > credit_line_cny",
+                "balance above the borrower's total credit line", severity="warning",
+                accepted="balance <= credit_line_cny",
+                value="CAST(r_balance_cny AS VARCHAR) || ' > ' || CAST(r_credit_line_cny AS VARCHAR)"),
+        RowRule("amount_above_credit_line", "amount_cny", "amount_cny > credit_line_cny",
+                "amount above the borrower's total credit line", severity="warning",
+                accepted="amount <= credit_line_cny",
+                value="CAST(r_amount_cny AS VARCHAR) || ' > ' || CAST(r_credit_line_cny AS VARCHAR)"),
+        RowRule("risk_class_vs_days_past_due", "risk_class",
+                "days_past_due >= 90 AND risk_class IN ('normal', 'special_mention')",
+                "90 or more days past due but classed as performing", severity="warning",
+                accepted="substandard, doubtful or loss once 90 days past due",
+                value="CAST(r_risk_class AS VARCHAR) || ', ' || CAST(r_days_past_due AS VARCHAR) || ' days'"),
+        RowRule("county_code_format", "county_code", "NOT regexp_full_match(county_code, '[1-9][0-9]{5}')",
+                "not a 6-digit county code", severity="warning", accepted="6 digits, e.g. 110101"),
+    ]
+    if coverage_end is not None:
+        rules.append(RowRule(
+            "after_lpr_table", "origination_date", f"origination_date > DATE '{coverage_end.date()}'",
+            f"loan originated after the month of the latest known LPR fixing ({coverage_end.date():%Y-%m})",
+            accepted="extend the LPR table with your own file of fixings (--lpr FILE with columns "
+                     "fixing_date, lpr_1y_pct, lpr_5y_pct)"))
+    for name in ("fee_third_party_cny", "fee_bank_cny"):
+        if name in present:
+            rules.append(RowRule("negative_fee", name, f"{name} < 0", "fee is negative", accepted="a number >= 0"))
+    return [r for r in rules if r.column in present]
+
+
+def totals_row_rules(present: dict[str, str]) -> list[RowRule]:
+    rules = _parse_rules(TOTALS_COLUMNS, present)
+    rules += [
+        RowRule("not_month_end", "as_of", "as_of <> last_day(as_of)", "date is not a month end",
+                accepted="the last day of a month"),
+        RowRule("negative_total", "total_loans_cny", "total_loans_cny < 0", "total loans negative",
+                accepted="a number >= 0"),
+        RowRule("npl_above_total", "total_npl_cny", "total_npl_cny > total_loans_cny",
+                "non-performing loans above total loans", accepted="total_npl_cny <= total_loans_cny"),
+    ]
+    return [r for r in rules if r.column in present]
+
+
+def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Column, ...],
+              rules: list[RowRule], findings: Findings, cap: int, key: str | None) -> None:
+    """Run every row rule in one scan of the raw view."""
+    if not rules:
+        return
+    inner = ["_row"]
+    for col in columns:
+        if col.name in source.columns:
+            inner.append(f"{col.name} AS r_{col.name}")
+            inner.append(f"{normalised_sql(col, col.name, source.columns[col.name], key)} AS {col.name}")
+    structs = ", ".join(
+        f"CASE WHEN coalesce({r.condition}, false) THEN {{'i': {i}, 'v': CAST({r.value or 'r_' + r.column} AS VARCHAR)}} END"
+        for i, r in enumerate(rules)
+    )
+    query = f"""
+        WITH hits AS (
+            SELECT _row, unnest(list_filter([{structs}], x -> x IS NOT NULL)) AS h
+            FROM (SELECT {', '.join(inner)} FROM {source.raw_view})
+        )
+        SELECT h.i, count(*), min_by({{'row': _row, 'v': h.v}}, _row, {cap})
+        FROM hits GROUP BY h.i ORDER BY h.i
+    """
+    for i, count, examples in con.execute(query).fetchall():
+        rule = rules[i]
+        for ex in examples:
+            findings.add(Problem(file=str(source.path), row=int(ex["row"]), column=rule.column, rule=rule.rule,
+                                 severity=rule.severity, message=rule.message, value=ex["v"],
+                                 accepted=rule.accepted), count=0)
+        findings.add_count(rule.severity, rule.rule, int(count))
+
+
+def _rates_as_fractions(con, source: Source, view: str, findings: Findings) -> None:
+    """A rate column whose values are all below 1 was given as fractions (0.0395), not percent."""
+    row = con.execute(
+        f"SELECT quantile_cont(rate_pct, 0.99), min_by(_row, rate_pct), count(rate_pct) FROM {view} WHERE rate_pct > 0"
+    ).fetchone()
+    p99, first_row, n = row
+    if n and p99 is not None and p99 < 1.0:
+        findings.add(Problem(
+            file=str(source.path), row=int(first_row), column="rate_pct", rule="rate_as_fraction",
+            message=f"rates look like fractions (99% of them are below 1, e.g. {p99:.4f}); rate_pct is percent per year",
+            value=f"{p99:.4f}", accepted="percent: multiply the column by 100 (0.0395 -> 3.95)"), count=n)
+
+
+def _duplicates(con, source: Source, view: str, findings: Findings, cap: int, keys: tuple[str, ...]) -> None:
+    key_list = ", ".join(keys)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _dups AS
+        SELECT {key_list}, min(_row) AS first_row, list(_row ORDER BY _row)[2:] AS rows
+        FROM {view} GROUP BY {key_list} HAVING count(*) > 1
+    """)
+    total = con.execute("SELECT coalesce(sum(len(rows)), 0) FROM _dups").fetchone()[0]
+    rows = con.execute(f"""
+        SELECT first_row, row, {key_list} FROM (SELECT *, unnest(rows[:{cap}]) AS row FROM _dups)
+        ORDER BY row LIMIT {cap}
+    """).fetchall()
+    con.execute("DROP TABLE _dups")
+    if not total:
+        return
+    for first_row, dup_row, *key in rows:
+        findings.add(Problem(file=str(source.path), row=int(dup_row), column=keys[-1], rule="duplicate_key",
+                             message=f"duplicate ({', '.join(keys)}), first seen on row {first_row}",
+                             value=" / ".join(str(k) for k in key), accepted=f"one row per ({key_list})"), count=0)
+    findings.add_count("error", "duplicate_key", int(total))
+
+
+def _first_loan_history(con, source: Source, view: str, findings: Findings, cap: int) -> None:
+    """A loan flagged first (首贷) whose borrower already had an earlier loan in the tape."""
+    query = f"""
+        WITH loans AS (
+            SELECT bank_id, loan_id, borrower_id, min(origination_date) AS orig, bool_or(is_first_loan) AS first,
+                   min(_row) AS row
+            FROM {view} WHERE borrower_id IS NOT NULL AND origination_date IS NOT NULL
+            GROUP BY bank_id, loan_id, borrower_id
+        ), earliest AS (
+            SELECT bank_id, borrower_id, min(orig) AS orig, arg_min(loan_id, orig) AS loan_id
+            FROM loans GROUP BY bank_id, borrower_id
+        )
+        SELECT count(*) OVER (), l.row, l.loan_id, l.orig, e.loan_id, e.orig
+        FROM loans l JOIN earliest e USING (bank_id, borrower_id)
+        WHERE l.first AND l.orig > e.orig
+        ORDER BY l.row LIMIT {cap}
+    """
+    rows = con.execute(query).fetchall()
+    for total, row, loan_id, orig, earlier_id, earlier in rows:
+        findings.add(Problem(
+            file=str(source.path), row=int(row), column="is_first_loan", rule="first_loan_not_first",
+            message=f"loan {loan_id} of {orig} is flagged as a first loan, but the same borrower already had "
+                    f"loan {earlier_id} of {earlier} in the tape", value="true",
+            accepted="is_first_loan true only on the borrower's earliest loan"), count=0)
+    if rows:
+        findings.add_count("error", "first_loan_not_first", int(rows[0][0]))
+
+
+def _origination_drift(con, source: Source, view: str, findings: Findings, cap: int) -> None:
+    """Origination facts (date, amount) should not change between a loan's snapshots."""
+    for column in ("origination_date", "amount_cny"):
+        query = f"""
+            WITH d AS (
+                SELECT bank_id, loan_id, min({column}) AS lo, max({column}) AS hi, max(_row) AS row
+                FROM {view} GROUP BY bank_id, loan_id HAVING min({column}) <> max({column})
+            )
+            SELECT count(*) OVER (), row, loan_id, lo, hi FROM d ORDER BY row LIMIT {cap}
+        """
+        rows = con.execute(query).fetchall()
+        for total, row, loan_id, lo, hi in rows:
+            findings.add(Problem(
+                file=str(source.path), row=int(row), column=column, rule="origination_changed", severity="warning",
+                message=f"loan {loan_id} has different {column} in different snapshots; the first snapshot's is used",
+                value=f"{lo} .. {hi}", accepted="the same origination facts on every snapshot"), count=0)
+        if rows:
+            findings.add_count("warning", "origination_changed", int(rows[0][0]))
+
+
+def check_tape(con, source: Source, normalised_view: str, coverage_end: pd.Timestamp | None,
+               cap: int = DEFAULT_CAP, key: str | None = None) -> Findings:
+    """All tape rules: rows, columns and cross-row consistency (CONTRACT §2 validate)."""
+    findings = Findings()
+    for problem in source.rejected:
+        findings.add(problem)
+    if source.ignored:
+        findings.add(Problem(file=str(source.path), row=1, rule="unknown_columns", severity="warning",
+                             message="columns not in the contract are ignored: " + ", ".join(map(str, source.ignored[:30]))))
+    _row_scan(con, source, TAPE_COLUMNS, tape_row_rules(source.columns, coverage_end), findings, cap, key)
+    _rates_as_fractions(con, source, normalised_view, findings)
+    _duplicates(con, source, normalised_view, findings, cap, ("bank_id", "as_of", "loan_id"))
+    _first_loan_history(con, source, normalised_view, findings, cap)
+    _origination_drift(con, source, normalised_view, findings, cap)
+    return findings
+
+
+def check_totals(con, source: Source, normalised_view: str, cap: int = DEFAULT_CAP) -> Findings:
+    findings = Findings()
+    for problem in source.rejected:
+        findings.add(problem)
+    if source.ignored:
+        findings.add(Problem(file=str(source.path), row=1, rule="unknown_columns", severity="warning",
+                             message="columns not in the contract are ignored: " + ", ".join(map(str, source.ignored[:30]))))
+    _row_scan(con, source, TOTALS_COLUMNS, totals_row_rules(source.columns), findings, cap, None)
+    _duplicates(con, source, normalised_view, findings, cap, ("bank_id", "as_of"))
+    return findings
+
+
+def check_tape_against_totals(con, tape_path: str, totals_path: str, findings: Findings) -> None:
+    """The tape cannot hold more loans than the bank has; every tape month should have totals."""
+    rows = con.execute("""
+        WITH t AS (SELECT bank_id, as_of, sum(balance_cny) AS bal FROM tape GROUP BY ALL)
+        SELECT t.bank_id, t.as_of, t.bal, o.total_loans_cny
+        FROM t LEFT JOIN totals o USING (bank_id, as_of) ORDER BY t.bank_id, t.as_of
+    """).fetchall()
+    for bank_id, as_of, balance, total in rows:
+        if total is None:
+            findings.add(Problem(file=totals_path, column="as_of", rule="totals_month_missing", severity="warning",
+                                 message=f"no totals row for bank {bank_id} at {as_of}; the tape's own total is not used "
+                                         "in its place", value=str(as_of)))
+        elif balance > total * (1 + 1e-9):
+            findings.add(Problem(file=totals_path, column="total_loans_cny", rule="tape_above_totals",
+                                 message=f"bank {bank_id} at {as_of}: the tape's balance {balance:,.2f} exceeds "
+                                         f"total loans {total:,.2f}", value=f"{total}",
+                                 accepted="total_loans_cny >= the tape's balance for the same bank and month"))
+
