@@ -252,7 +252,7 @@ def open_source(con: duckdb.DuckDBPyConnection, path: str | Path, columns: tuple
     row_sql = "file_row_number + 2"
     if rejected:
         shifts = [line - 2 - i for i, line in enumerate(p.row for p in rejected)]
-        row_sql += f" + len(list_filter({shifts}, s -> s <= file_row_number))"
+        row_sql += f" + len(list_filter({shifts}, lambda s: s <= file_row_number))"
     select = ", ".join(f"{sql_ident(raw)} AS {name}" for name, (raw, _) in mapped.items())
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS SELECT CAST({row_sql} AS BIGINT) AS _row, {select}"

@@ -136,7 +136,7 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
     )
     query = f"""
         WITH hits AS (
-            SELECT _row, unnest(list_filter([{structs}], x -> x IS NOT NULL)) AS h
+            SELECT _row, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS h
             FROM (SELECT {', '.join(inner)} FROM {source.raw_view})
         )
         SELECT h.i, count(*), min_by({{'row': _row, 'v': h.v}}, _row, {cap})
