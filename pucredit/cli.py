@@ -49,14 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_findings(findings: Findings, fmt: str, file: str, stream=sys.stdout) -> None:
+def _print_findings(findings: Findings, fmt: str, file: str) -> None:
+    stream = sys.stdout
     if fmt == "json":
         print(json.dumps({"file": file, "errors": findings.n_errors, "warnings": findings.n_warnings,
                           "by_rule": findings.by_rule(),
                           "problems": [p.to_dict() for p in findings.problems]}, ensure_ascii=False, indent=2),
               file=stream)
         return
-    for problem in findings.problems:
+    for problem in sorted(findings.problems, key=lambda p: (p.file, p.row or 0)):
         print(problem, file=stream)
     listed = len(findings.problems)
     total = findings.n_errors + findings.n_warnings

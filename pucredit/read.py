@@ -137,7 +137,8 @@ def _csv_to_parquet(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -
             f" TO {sql_quote(str(target))} (FORMAT parquet)"
         )
         rejects = con.execute(
-            "SELECT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
+            "SELECT line, arg_min(error_type, column_idx), any_value(csv_line), arg_min(error_message, column_idx)"
+            " FROM reject_errors GROUP BY line ORDER BY line"  # one problem per line, not per missing field
         ).fetchall()
     except duckdb.Error as exc:
         raise InputError(Problem(file=str(path), rule="unreadable", message=f"cannot be read as CSV: {_first_line(exc)}",

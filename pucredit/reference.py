@@ -140,6 +140,10 @@ def _read_lpr_csv(path: Path, problems: list[Problem]) -> pd.DataFrame:
     except UnicodeDecodeError:
         problems.append(Problem(file, "cannot read the file as text", "lpr_file", accepted="UTF-8 or UTF-8 with BOM"))
         return pd.DataFrame(columns=columns)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        problems.append(Problem(file, f"not a readable CSV file: {exc}", "lpr_file",
+                                accepted="a CSV file with a header row"))
+        return pd.DataFrame(columns=columns)
 
     raw.columns = [normalise_header(c) for c in raw.columns]
     known = (*LPR_REQUIRED, *LPR_OPTIONAL)
