@@ -125,7 +125,7 @@ def totals_row_rules(present: dict[str, str]) -> list[RowRule]:
 
 def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Column, ...],
               rules: list[RowRule], findings: Findings, cap: int, key: str | None) -> None:
-    """Run every row rule in one scan of the raw view."""
+    """Count every row rule in one scan of the raw view, then list the first rows of the rules that hit."""
     if not rules:
         return
     inner = ["_row"]
@@ -133,23 +133,20 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
         if col.name in source.columns:
             inner.append(f"{col.name} AS r_{col.name}")
             inner.append(f"{normalised_sql(col, col.name, source.columns[col.name], key)} AS {col.name}")
-    structs = ", ".join(
-        f"CASE WHEN coalesce({r.condition}, false) THEN {{'i': {i}, 'v': CAST({r.value or 'r_' + r.column} AS VARCHAR)}} END"
-        for i, r in enumerate(rules)
-    )
-    query = f"""
-        WITH hits AS (
-            SELECT _row, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS h
-            FROM (SELECT {', '.join(inner)} FROM {source.raw_view})
-        )
-        SELECT h.i, count(*), min_by({{'row': _row, 'v': h.v}}, _row, {cap})
-        FROM hits GROUP BY h.i ORDER BY h.i
-    """
-    for i, count, examples in con.execute(query).fetchall():
-        rule = rules[i]
-        for ex in examples:
-            findings.add(Problem(file=str(source.path), row=int(ex["row"]), column=rule.column, rule=rule.rule,
-                                 severity=rule.severity, message=rule.message, value=ex["v"],
+    rows = f"(SELECT {', '.join(inner)} FROM {source.raw_view})"
+    counts = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {r.condition})" for r in rules) + f" FROM {rows}"
+    ).fetchone()
+    for rule, count in zip(rules, counts):
+        if not count:
+            continue
+        examples = con.execute(
+            f"SELECT _row, CAST({rule.value or 'r_' + rule.column} AS VARCHAR) FROM {rows}"
+            f" WHERE {rule.condition} ORDER BY _row LIMIT {cap}"
+        ).fetchall()
+        for row, value in examples:
+            findings.add(Problem(file=str(source.path), row=int(row), column=rule.column, rule=rule.rule,
+                                 severity=rule.severity, message=rule.message, value=value,
                                  accepted=rule.accepted), count=0)
         findings.add_count(rule.severity, rule.rule, int(count))
 
@@ -189,24 +186,41 @@ def _duplicates(con, source: Source, view: str, findings: Findings, cap: int, ke
     findings.add_count("error", "duplicate_key", int(total))
 
 
-def _first_loan_history(con, source: Source, view: str, findings: Findings, cap: int) -> None:
-    """A loan flagged first (首贷) whose borrower already had an earlier loan in the tape."""
-    query = f"""
-        WITH loans AS (
-            SELECT bank_id, loan_id, borrower_id, min(origination_date) AS orig, bool_or(is_first_loan) AS first,
-                   min(_row) AS row
-            FROM {view} WHERE borrower_id IS NOT NULL AND origination_date IS NOT NULL
-            GROUP BY bank_id, loan_id, borrower_id
-        ), earliest AS (
+def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -> None:
+    """Per loan, over all its snapshots: origination facts that change, and first-loan flags (首贷)
+    on a borrower who already had an earlier loan in the tape. One aggregation serves both."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _loan_facts AS
+        SELECT bank_id, loan_id, min(borrower_id) AS borrower_id, max(borrower_id) AS borrower_id_hi,
+               min(origination_date) AS orig, max(origination_date) AS orig_hi,
+               min(amount_cny) AS amount, max(amount_cny) AS amount_hi,
+               bool_or(is_first_loan) AS first, min(_row) AS row, max(_row) AS last_row
+        FROM {view} WHERE loan_id IS NOT NULL GROUP BY bank_id, loan_id
+    """)
+    for column, lo, hi in (("origination_date", "orig", "orig_hi"), ("amount_cny", "amount", "amount_hi"),
+                           ("borrower_id", "borrower_id", "borrower_id_hi")):
+        total = con.execute(f"SELECT count(*) FROM _loan_facts WHERE {lo} <> {hi}").fetchone()[0]
+        shown = "" if column == "borrower_id" else f", {lo}, {hi}"
+        for row, loan_id, *values in con.execute(
+                f"SELECT last_row, loan_id{shown} FROM _loan_facts WHERE {lo} <> {hi} ORDER BY last_row LIMIT {cap}"
+        ).fetchall():
+            findings.add(Problem(
+                file=str(source.path), row=int(row), column=column, rule="origination_changed", severity="warning",
+                message=f"loan {loan_id} has a different {column} in different snapshots; the first snapshot's is used",
+                value=" .. ".join(map(str, values)) or None, accepted="the same origination facts on every snapshot"),
+                count=0)
+        if total:
+            findings.add_count("warning", "origination_changed", int(total))
+    rows = con.execute(f"""
+        WITH earliest AS (
             SELECT bank_id, borrower_id, min(orig) AS orig, arg_min(loan_id, orig) AS loan_id
-            FROM loans GROUP BY bank_id, borrower_id
+            FROM _loan_facts WHERE borrower_id IS NOT NULL GROUP BY bank_id, borrower_id
         )
         SELECT count(*) OVER (), l.row, l.loan_id, l.orig, e.loan_id, e.orig
-        FROM loans l JOIN earliest e USING (bank_id, borrower_id)
+        FROM _loan_facts l JOIN earliest e USING (bank_id, borrower_id)
         WHERE l.first AND l.orig > e.orig
         ORDER BY l.row LIMIT {cap}
-    """
-    rows = con.execute(query).fetchall()
+    """).fetchall()
     for total, row, loan_id, orig, earlier_id, earlier in rows:
         findings.add(Problem(
             file=str(source.path), row=int(row), column="is_first_loan", rule="first_loan_not_first",
@@ -215,26 +229,7 @@ def _first_loan_history(con, source: Source, view: str, findings: Findings, cap:
             accepted="is_first_loan true only on the borrower's earliest loan"), count=0)
     if rows:
         findings.add_count("error", "first_loan_not_first", int(rows[0][0]))
-
-
-def _origination_drift(con, source: Source, view: str, findings: Findings, cap: int) -> None:
-    """Origination facts (date, amount) should not change between a loan's snapshots."""
-    for column in ("origination_date", "amount_cny"):
-        query = f"""
-            WITH d AS (
-                SELECT bank_id, loan_id, min({column}) AS lo, max({column}) AS hi, max(_row) AS row
-                FROM {view} GROUP BY bank_id, loan_id HAVING min({column}) <> max({column})
-            )
-            SELECT count(*) OVER (), row, loan_id, lo, hi FROM d ORDER BY row LIMIT {cap}
-        """
-        rows = con.execute(query).fetchall()
-        for total, row, loan_id, lo, hi in rows:
-            findings.add(Problem(
-                file=str(source.path), row=int(row), column=column, rule="origination_changed", severity="warning",
-                message=f"loan {loan_id} has different {column} in different snapshots; the first snapshot's is used",
-                value=f"{lo} .. {hi}", accepted="the same origination facts on every snapshot"), count=0)
-        if rows:
-            findings.add_count("warning", "origination_changed", int(rows[0][0]))
+    con.execute("DROP TABLE _loan_facts")
 
 
 def check_tape(con, source: Source, normalised_view: str, coverage_end: pd.Timestamp | None,
@@ -249,8 +244,7 @@ def check_tape(con, source: Source, normalised_view: str, coverage_end: pd.Times
     _row_scan(con, source, TAPE_COLUMNS, tape_row_rules(source.columns, coverage_end), findings, cap, key)
     _rates_as_fractions(con, source, normalised_view, findings)
     _duplicates(con, source, normalised_view, findings, cap, ("bank_id", "as_of", "loan_id"))
-    _first_loan_history(con, source, normalised_view, findings, cap)
-    _origination_drift(con, source, normalised_view, findings, cap)
+    _loan_checks(con, source, normalised_view, findings, cap)
     return findings
 
 

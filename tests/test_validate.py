@@ -6,7 +6,7 @@ import json
 import pytest
 
 from pucredit.cli import main
-from tests.conftest import HEADER, tape_rows
+from tests.conftest import HEADER
 
 GOOD = [
     dict(as_of="2024-05-31", loan_id="L1", borrower_id="B1", origination_date="2024-05-10", is_first_loan="true"),
@@ -244,7 +244,10 @@ def test_unknown_command_is_usage_error(capsys):
     assert exc.value.code == 2
 
 
-def test_rows_keep_position_after_parse(write_tape, capsys):
-    """Row numbers are the spreadsheet rows of the original file, whatever the format."""
-    rows = tape_rows(GOOD)
-    assert len(rows) == 3
+
+
+def test_origination_facts_changing_between_snapshots_warn(write_tape, capsys):
+    rows = with_row({"amount_cny": "600000"}, index=1)  # L1's second snapshot says another amount
+    code, report = validate(write_tape(rows), capsys)
+    found = problem(report, "origination_changed")
+    assert code == 0 and found["row"] == 3 and found["column"] == "amount_cny"
