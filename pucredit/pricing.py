@@ -144,8 +144,8 @@ def estimate_passthrough(series: pd.DataFrame, lpr: pd.DataFrame, min_months: in
         short_run_ci=(float(ci.loc["D.lpr.L0", 0]), float(ci.loc["D.lpr.L0", 1])),
         adjustment_speed_ci=speed_ci,
         half_life_ci=life_ci if len(life_ci) == 2 else None,
-        bounds_test_f=float(bounds.stat),
-        bounds_test_p=float(bounds.p_values["upper"]),
+        bounds_test_f=float(bounds.statistic),
+        bounds_test_p=float(bounds.pvalue["upper"]),
         **common,
     )
 

@@ -1,0 +1,164 @@
+"""What every report notebook shares: parameter checks, the opened tape, the header, findings, tables.
+
+A notebook's parameters cell is followed by one call, :func:`setup`, which
+checks the parameters (unknown or mistyped ones fail with a clear message;
+codes stay text), reads the bank file and the tape, and returns a
+:class:`Report` holding everything the sections need.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from . import __version__, plotting, volume
+from .banks import BankFile, load_bank
+from .errors import InputError, Problem
+from .labels import label
+from .metrics import compute_metrics, default_policy_year
+from .paths import BANKS_DIR
+from .periods import Period, parse_period
+from .policy import Policy, load_policy
+from .tape import Bank, Tape, open_tape
+
+
+class NotebookParameters(BaseModel):
+    """The parameters every report notebook takes (papermill ``-p``; use ``-r`` for codes like 0102)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bank_file: str
+    period: str
+    lang: Literal["", "zh", "en"] = ""
+    policy: str = ""
+
+    @field_validator("bank_file", "period", "policy", mode="before")
+    @classmethod
+    def _text(cls, value):
+        if not isinstance(value, str):
+            raise ValueError(f"must be text, got {type(value).__name__} {value!r} (with papermill, pass it with "
+                             "-r NAME VALUE so that 0102 or 2024 stay text)")
+        return value
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value):
+        parse_period(value)
+        return value
+
+
+def check_parameters(**params) -> NotebookParameters:
+    try:
+        return NotebookParameters.model_validate(params)
+    except ValidationError as exc:
+        raise InputError([Problem(file="notebook parameters", rule="bad_parameter",
+                                  column=".".join(map(str, e["loc"])) or None, message=e["msg"],
+                                  value=None if e["type"] == "missing" else repr(e.get("input")),
+                                  accepted="bank_file (text), period (2024, 2024H1, 2024Q3, 2024-05), "
+                                           "lang (zh or en), policy (year or file)")
+                          for e in exc.errors()]) from None
+
+
+def bank_file_path(name: str) -> Path:
+    """A bare name (``LB01``) is a file in parameters/banks/; anything else is a path."""
+    path = Path(name)
+    if path.suffix.lower() in (".yaml", ".yml") or path.parent != Path("."):
+        return path
+    return BANKS_DIR / f"{name}.yaml"
+
+
+@dataclass
+class Report:
+    """One bank and period, opened for a report notebook."""
+
+    bank_file: BankFile
+    period: Period
+    policy: Policy
+    lang: str
+    tape: Tape
+    bank: Bank
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    def t(self, key: str) -> str:
+        return label(key, self.lang)
+
+    def say(self, zh: str, en: str) -> str:
+        return zh if self.lang == "zh" else en
+
+    @cached_property
+    def metrics(self) -> dict:
+        """The same metrics as ``pucredit metrics`` and the report's metrics.json."""
+        return compute_metrics(self.tape, self.bank.bank_id, self.period, self.policy, self.generated_at)
+
+    @cached_property
+    def stocks(self) -> pd.DataFrame:
+        return volume.monthly_stocks(self.bank)
+
+    def header(self):
+        """Markdown block opening every report: bank, period, policy, data hash, version, time."""
+        from IPython.display import Markdown
+
+        totals = self.t("totals_file") if self.bank.has_totals else self.t("tape")
+        rows = [
+            (self.t("report_bank"), f"{self.bank_file.name}（{self.bank.bank_id}）" if self.lang == "zh"
+             else f"{self.bank_file.name} ({self.bank.bank_id})"),
+            (self.t("report_period"), f"{self.period.label}（{self.period.start.date()} – {self.period.end.date()}）"),
+            (self.t("report_policy"), f"{self.policy.year}: {self.policy.title if self.lang == 'zh' else self.policy.title_en}"),
+            (self.t("report_totals"), totals),
+            (self.t("report_tape"), f"`{self.tape.sha256}`"),
+            (self.t("report_version"), __version__),
+            (self.t("report_generated"), self.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        ]
+        return Markdown("\n".join(["| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows]]))
+
+    def finding(self, zh: str, en: str):
+        """The one-line plain-language finding that opens a section."""
+        from IPython.display import Markdown
+
+        return Markdown(f"**{self.say(zh, en)}**")
+
+    def close(self) -> None:
+        self.tape.close()
+
+
+def setup(bank_file: str, period: str, lang: str = "", policy: str = "") -> Report:
+    """Check a notebook's parameters, open the bank's tape (validated) and classify it. Notice 五(十一)."""
+    params = check_parameters(bank_file=bank_file, period=period, lang=lang, policy=policy)
+    bank_file = load_bank(bank_file_path(params.bank_file))
+    period = parse_period(params.period)
+    policy = load_policy(params.policy or bank_file.policy or default_policy_year(period))
+    tape = open_tape(bank_file.tape, bank_file.totals, lpr=bank_file.lpr)
+    tape.raise_for_errors()
+    plotting.setup()
+    return Report(bank_file=bank_file, period=period, policy=policy, lang=params.lang or bank_file.lang,
+                  tape=tape, bank=tape.bank(bank_file.bank_id, policy))
+
+
+# ---------------------------------------------------------------- table formatting
+
+def yuan_100m(value) -> str:
+    """Yuan shown in 亿元 (100 million yuan) with two decimals."""
+    return "" if value is None or pd.isna(value) else f"{value / 1e8:,.2f}"
+
+
+def yuan_10k(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value / 1e4:,.1f}"
+
+
+def pct(value, digits: int = 2) -> str:
+    return "" if value is None or pd.isna(value) else f"{value * 100:.{digits}f}%"
+
+
+def pp(value, digits: int = 2) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:+.{digits}f}"
+
+
+def yes_no(value, lang: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return label("not_applicable", lang)
+    return label("yes" if value else "no", lang)
