@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lpr", help="extra LPR fixings (CSV)")
     p.add_argument("--sheet", help="Excel sheet name")
 
+    p = sub.add_parser("run", help="run every report notebook for one bank and period")
+    p.add_argument("bank_yaml", help="bank file (parameters/banks/*.yaml)")
+    p.add_argument("--period", required=True)
+    p.add_argument("--out", default=None, help="report root (default reports/)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
+
     p = sub.add_parser("synth", help="write synthetic contract-shaped tapes with known true parameters")
     p.add_argument("--bank", help="a demo bank (LB01, CB01, RB01); default: all three")
     p.add_argument("--rows", type=int, help="scale the bank to about this many rows")
@@ -107,6 +113,23 @@ def cmd_metrics(args) -> int:
     return EXIT_OK
 
 
+def cmd_run(args) -> int:
+    from .paths import REPORTS_DIR
+    from .run import run_bank
+
+    result = run_bank(args.bank_yaml, args.period, args.out or REPORTS_DIR, timeout=args.timeout,
+                      progress=lambda bank, msg: print(f"{bank}: {msg}", file=sys.stderr))
+    if result.status == "ok":
+        print(f"{result.bank_id} {result.period}: report in {result.report_dir} ({result.seconds:.0f} s)")
+        return EXIT_OK
+    print(f"{result.bank_id} {result.period}: {result.status}"
+          + (f" in {result.failed_notebook} cell {result.failed_cell}" if result.failed_notebook else "")
+          + f": {result.error}", file=sys.stderr)
+    if result.failure_notebook:
+        print(f"partial notebook: {result.failure_notebook}", file=sys.stderr)
+    return EXIT_BAD_INPUT if result.status == "bad_input" else EXIT_FAILED
+
+
 def cmd_synth(args) -> int:
     from .paths import DEMO_DIR
     from .synth import synth_command
@@ -122,7 +145,7 @@ def cmd_demo(args) -> int:
     return run_demo()
 
 
-COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "synth": cmd_synth, "demo": cmd_demo}
+COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "synth": cmd_synth, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,205 @@
+"""``pucredit run``: execute every report notebook for one bank and period (CONTRACT §2, §3).
+
+The report folder ``ROOT/<bank_id>/<period>/`` gets each executed notebook,
+an HTML copy without code cells (figures embedded, readable offline) and
+``metrics.json`` from the same function as ``pucredit metrics``. The folder is
+assembled beside the target and moved into place only when everything
+succeeded; a failed run leaves the previous report untouched and puts its
+partial notebook (with papermill's error marker) under
+``ROOT/_failures/<bank_id>/<period>/``. Notebooks run inside this process with
+papermill, on kernels that talk over IPC sockets (no TCP ports to clash when
+several banks start kernels at once).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .banks import load_bank
+from .errors import InputError
+from .paths import NOTEBOOKS_DIR, REPORTS_DIR
+
+FAILURES = "_failures"
+KERNEL_START_TRIES = 3
+REMOVE_FROM_HTML_TAG = "remove_cell"  # cells that pin numbers for CI, not for readers
+
+Progress = Callable[[str, str], None] | None  # (bank_id, message)
+
+
+@dataclass
+class RunResult:
+    """How one bank's run ended; becomes a manifest entry."""
+
+    bank_id: str
+    bank_file: str
+    period: str
+    status: str  # ok, failed, bad_input
+    seconds: float = 0.0
+    report_dir: str | None = None
+    notebooks: list[str] = field(default_factory=list)
+    failed_notebook: str | None = None
+    failed_cell: int | None = None
+    error: str | None = None
+    failure_notebook: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def report_notebooks() -> list[Path]:
+    """The analysis notebooks in reading order (notebooks/NN_name.ipynb)."""
+    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _kernel_manager_class():
+    from jupyter_client.manager import KernelManager
+    from traitlets import default
+
+    class IPCKernelManager(KernelManager):
+        """A kernel on IPC sockets beside its connection file: no ports, no unencrypted-TCP warning."""
+
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+    return IPCKernelManager
+
+
+def execute_notebook(source: Path, target: Path, parameters: dict, timeout: int | None) -> None:
+    """Run one notebook with papermill in this process; kernel start failures are retried."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    for attempt in range(1, KERNEL_START_TRIES + 1):
+        try:
+            papermill.execute_notebook(
+                str(source), str(target), parameters=parameters, kernel_name="python3", progress_bar=False,
+                execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR), kernel_manager_class=_kernel_manager_class(),
+                log_output=False,
+            )
+            return
+        except PapermillExecutionError:
+            raise
+        except (RuntimeError, TimeoutError, OSError) as exc:  # kernel died or did not answer at start
+            if attempt == KERNEL_START_TRIES or not _kernel_start_failure(exc):
+                raise
+            time.sleep(attempt)
+
+
+def _kernel_start_failure(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("kernel died", "kernel didn't respond", "address already in use",
+                                   "kernel_info", "timed out", "zmq"))
+
+
+def export_html(notebook: Path, target: Path) -> None:
+    """HTML without code cells or prompts, figures embedded as data, no script from the internet."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.exclude_input = True
+    config.HTMLExporter.exclude_input_prompt = True
+    config.HTMLExporter.exclude_output_prompt = True
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = {REMOVE_FROM_HTML_TAG, "parameters", "injected-parameters"}
+    exporter = HTMLExporter(config=config, template_name="lab")
+    exporter.mathjax_url = ""
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.write_text(_offline(body), encoding="utf-8")
+
+
+def _offline(html: str) -> str:
+    """Drop <script src=...> tags that would load code from the internet (require.js, MathJax)."""
+    import re
+
+    return re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", html)
+
+
+def _failure_details(exc: Exception) -> tuple[int | None, str]:
+    cell = getattr(exc, "exec_count", None)
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    message = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    return cell, message.strip()[:2000]
+
+
+def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_DIR, *,
+             timeout: int | None = 600, progress: Progress = None,
+             notebooks: list[Path] | None = None) -> RunResult:
+    """Execute every report notebook for one bank and period; never raises for a bank's own failure.
+
+    Bad input (bank file, tape, period) gives status ``bad_input``; a notebook error gives ``failed``
+    with the notebook, cell and error, and the partial notebook kept under ``_failures``.
+    """
+    from .metrics import compute_metrics, default_policy_year, write_metrics
+    from .periods import parse_period
+    from .policy import load_policy
+    from .report import check_parameters
+    from .tape import open_tape
+
+    started = time.perf_counter()
+    out_root = Path(out_root).resolve()
+    result = RunResult(bank_id="?", bank_file=str(bank_yaml), period=str(period), status="bad_input")
+    say = (lambda msg: progress(result.bank_id, msg)) if progress else (lambda msg: None)
+    try:
+        bank = load_bank(bank_yaml)
+        result.bank_id = bank.bank_id
+        parsed = parse_period(period)
+        result.period = parsed.label
+        policy = load_policy(bank.policy or default_policy_year(parsed))
+        parameters = check_parameters(bank_file=str(bank.path), period=parsed.label, lang=bank.lang,
+                                      policy=str(policy.year) if bank.policy is None else bank.policy).model_dump()
+        say("validating tape")
+        with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
+            tape.raise_for_errors()
+            metrics = compute_metrics(tape, bank.bank_id, parsed, policy)
+    except InputError as exc:
+        result.error = str(exc)[:4000]
+        result.seconds = round(time.perf_counter() - started, 2)
+        return result
+
+    target = out_root / bank.bank_id / parsed.label
+    staging = target.with_name(f".{parsed.label}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        write_metrics(metrics, staging / "metrics.json")
+        for source in notebooks or report_notebooks():
+            executed = staging / source.name
+            say(f"running {source.stem}")
+            try:
+                execute_notebook(source, executed, parameters, timeout)
+            except Exception as exc:  # a notebook failure is recorded, never raised: the batch goes on
+                result.status = "failed"
+                result.failed_notebook = source.name
+                result.failed_cell, result.error = _failure_details(exc)
+                if executed.exists():
+                    kept = out_root / FAILURES / bank.bank_id / parsed.label / source.name
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(executed, kept)
+                    result.failure_notebook = str(kept)
+                return result
+            export_html(executed, executed.with_suffix(".html"))
+            result.notebooks.append(source.name)
+        _replace_folder(staging, target)
+        shutil.rmtree(out_root / FAILURES / bank.bank_id / parsed.label, ignore_errors=True)  # now stale
+        result.status = "ok"
+        result.report_dir = str(target)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        result.seconds = round(time.perf_counter() - started, 2)
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    """Move the finished folder into place; the old one is removed only after the new one is there."""
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
