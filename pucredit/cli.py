@@ -44,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report root (default reports/)")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
 
+    p = sub.add_parser("batch", help="run many banks in parallel; one bank's failure never stops the others")
+    p.add_argument("banks", nargs="+", help="bank files, or folders of them")
+    p.add_argument("--period", required=True)
+    p.add_argument("--jobs", type=int, default=1, help="banks run at once (worker processes)")
+    p.add_argument("--out", default=None, help="report root (default reports/); manifest.json goes here")
+    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
+    p.add_argument("--only-failed", action="store_true", help="re-run only the banks the last manifest marks failed")
+
     p = sub.add_parser("synth", help="write synthetic contract-shaped tapes with known true parameters")
     p.add_argument("--bank", help="a demo bank (LB01, CB01, RB01); default: all three")
     p.add_argument("--rows", type=int, help="scale the bank to about this many rows")
@@ -51,7 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     p.add_argument("--seed", type=int)
 
-    sub.add_parser("demo", help="build the demo data if missing and report on the demo banks")
+    p = sub.add_parser("demo", help="build the demo data if missing and run the reports for the demo banks")
+    p.add_argument("--period", default="2025H1")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--out", default=None, help="report root (default reports/)")
     return parser
 
 
@@ -130,6 +141,18 @@ def cmd_run(args) -> int:
     return EXIT_BAD_INPUT if result.status == "bad_input" else EXIT_FAILED
 
 
+def cmd_batch(args) -> int:
+    from .batch import MANIFEST, failed, run_batch
+    from .paths import REPORTS_DIR
+
+    root = Path(args.out) if args.out else REPORTS_DIR
+    manifest = run_batch(args.banks, args.period, root, jobs=args.jobs, timeout=args.timeout,
+                         only_failed=args.only_failed)
+    bad = failed(manifest)
+    print(f"{len(manifest['banks']) - len(bad)} of {len(manifest['banks'])} banks ok; manifest: {root / MANIFEST}")
+    return EXIT_FAILED if bad else EXIT_OK
+
+
 def cmd_synth(args) -> int:
     from .paths import DEMO_DIR
     from .synth import synth_command
@@ -141,11 +164,12 @@ def cmd_synth(args) -> int:
 
 def cmd_demo(args) -> int:
     from .demo import run_demo
+    from .paths import REPORTS_DIR
 
-    return run_demo()
+    return run_demo(args.period, args.jobs, Path(args.out) if args.out else REPORTS_DIR)
 
 
-COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "synth": cmd_synth, "demo": cmd_demo}
+COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "batch": cmd_batch, "synth": cmd_synth, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,147 @@
+"""``pucredit batch``: many banks in parallel worker processes (CONTRACT §2).
+
+One bank's failure never stops the others. ``ROOT/manifest.json`` records for
+each bank what ran, how it ended (failing notebook, cell and error), how long
+it took and where its reports are. Progress (bank × notebook) is a status line
+on a terminal and plain timestamped log lines otherwise. ``only_failed``
+re-runs just the banks the previous manifest marked as not ok.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from .errors import InputError, Problem
+from .run import RunResult, report_notebooks, run_bank
+
+MANIFEST = "manifest.json"
+
+
+def expand_bank_files(items: list[str | Path]) -> list[Path]:
+    """Folders give their *.yaml files (sorted); files are taken as they are."""
+    files: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            files += sorted(item.glob("*.yaml")) + sorted(item.glob("*.yml"))
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise InputError(Problem(file=str(item), rule="missing_file", message="no such bank file or folder"))
+    if not files:
+        raise InputError(Problem(file=" ".join(map(str, items)), rule="missing_file", message="no bank files found",
+                                 accepted="bank YAML files or folders holding them"))
+    return [f.resolve() for f in files]
+
+
+def read_manifest(root: Path) -> dict:
+    path = root / MANIFEST
+    if not path.is_file():
+        raise InputError(Problem(file=str(path), rule="missing_file", message="no manifest to take failures from",
+                                 accepted="run the batch once without --only-failed"))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_manifest(root: Path, manifest: dict) -> Path:
+    path = root / MANIFEST
+    tmp = path.with_name(MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+class ProgressPrinter:
+    """Bank × notebook progress: one rewritten status line on a terminal, log lines elsewhere."""
+
+    def __init__(self, banks: int, notebooks: int, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.total, self.notebooks = banks, notebooks
+        self.done = 0
+        self.current: dict[str, str] = {}
+
+    def update(self, bank_id: str, message: str) -> None:
+        if self.tty:
+            self.current[bank_id] = message
+            status = " | ".join(f"{b}: {m}" for b, m in sorted(self.current.items()))
+            self.stream.write(f"\r\033[K[{self.done}/{self.total} banks] {status}"[:200])
+        else:
+            self.stream.write(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {bank_id}: {message}\n")
+        self.stream.flush()
+
+    def finished(self, result: RunResult) -> None:
+        self.done += 1
+        self.current.pop(result.bank_id, None)
+        where = result.report_dir if result.status == "ok" else (
+            f"{result.failed_notebook or ''} cell {result.failed_cell}: {result.error}" if result.failed_notebook
+            else result.error)
+        line = f"[{self.done}/{self.total}] {result.bank_id} {result.status} in {result.seconds:.0f} s: {where}"
+        self.stream.write(("\r\033[K" if self.tty else "") + line.splitlines()[0][:300] + "\n")
+        self.stream.flush()
+
+
+def _worker(bank_file: str, period: str, root: str, timeout: int | None, queue) -> RunResult:
+    return run_bank(bank_file, period, root, timeout=timeout, progress=lambda b, m: queue.put((b, m)))
+
+
+def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: int = 1,
+              timeout: int | None = 600, only_failed: bool = False, stream=None) -> dict:
+    """Run every bank; returns the manifest (also written to ROOT/manifest.json)."""
+    from .periods import parse_period
+
+    root = Path(root).resolve()
+    label = parse_period(period).label
+    files = expand_bank_files(items)
+    previous: dict[str, dict] = {}
+    if only_failed:
+        manifest = read_manifest(root)
+        if manifest["period"] != label:
+            raise InputError(Problem(file=str(root / MANIFEST), rule="bad_period", value=label,
+                                     message=f"the manifest is for period {manifest['period']}",
+                                     accepted=f"--period {manifest['period']} with --only-failed"))
+        previous = {entry["bank_file"]: entry for entry in manifest["banks"]}
+        files = [f for f in files if previous.get(str(f), {}).get("status") != "ok"]
+    root.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now(dt.timezone.utc)
+    printer = ProgressPrinter(len(files), len(report_notebooks()), stream)
+    results: dict[str, dict] = {}
+    with multiprocessing.Manager() as manager:
+        queue = manager.Queue()
+        listener = threading.Thread(target=_drain, args=(queue, printer), daemon=True)
+        listener.start()
+        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_worker, str(f), label, str(root), timeout, queue): f for f in files}
+            for future in as_completed(futures):
+                bank_file = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # a worker that died; the batch goes on
+                    result = RunResult(bank_id=bank_file.stem, bank_file=str(bank_file), period=label,
+                                       status="failed", error=f"worker failed: {type(exc).__name__}: {exc}")
+                results[str(bank_file)] = result.to_dict()
+                printer.finished(result)
+        queue.put(None)
+        listener.join()
+    entries = {**previous, **results}
+    manifest = {
+        "period": label,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "jobs": jobs,
+        "banks": [entries[key] for key in sorted(entries)],
+    }
+    write_manifest(root, manifest)
+    return manifest
+
+
+def _drain(queue, printer: ProgressPrinter) -> None:
+    while (item := queue.get()) is not None:
+        printer.update(*item)
+
+
+def failed(manifest: dict) -> list[dict]:
+    return [entry for entry in manifest["banks"] if entry["status"] != "ok"]
