@@ -55,6 +55,7 @@ def run_reference(tape: str, bank: str, period: str) -> None:
     p = parse_period(period)
     sql = REFERENCE_SQL.read_text().format(tape=tape, bank=bank, start=p.start.date(), end=p.end.date(),
                                            base=p.base_date.date(), lpr=REFERENCE_DIR / "lpr.csv")
+    sql = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
     *statements, final = [s for s in sql.split(";") if s.strip()]
     con = duckdb.connect()
     for statement in statements:
@@ -84,7 +85,7 @@ def main() -> None:
         print(f"generated {tape} in {time.perf_counter() - start:.0f} s")
     import duckdb
 
-    rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{tape}')").fetchone()[0]
+    rows = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{tape}')").fetchone()[0]
     pucredit_cmd = [sys.executable, "-m", "pucredit", "metrics", "--tape", str(tape), "--bank", config.bank_id,
                     "--period", args.period]
     reference_cmd = [sys.executable, __file__, "--reference-child", str(tape), config.bank_id, args.period]

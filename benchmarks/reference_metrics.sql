@@ -2,7 +2,7 @@
 -- the reference that benchmarks/metrics_scale.py times `pucredit metrics` against.
 -- Parameters (filled in by the script): {tape}, {bank}, {start}, {end}, {base}.
 -- It also does the same data checks (row rules, duplicate keys, first-loan history) so the two runs do
--- the same work; thresholds are the 2024 policy's, written out.
+-- the same work; thresholds are those of the 2024 policy file, written out.
 CREATE TEMP TABLE lpr AS SELECT * FROM read_csv('{lpr}');
 
 CREATE TEMP TABLE checks AS
