@@ -34,7 +34,7 @@ def compute_metrics(tape: Tape, bank_id: str, period: Period | str, policy: Poli
     period = period if isinstance(period, Period) else parse_period(period)
     policy = policy if isinstance(policy, Policy) else load_policy(policy or default_policy_year(period))
     bank = tape.bank(bank_id, policy)
-    stocks = volume.monthly_stocks(bank)
+    stocks = volume.monthly_stocks(bank, [period.base_date, period.end])
     bank_rows = tape.con.execute("SELECT count(*) FROM tape WHERE bank_id = ?", [bank_id]).fetchone()[0]
     return {
         "bank_id": bank_id,

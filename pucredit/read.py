@@ -56,6 +56,8 @@ class Source:
     columns: dict[str, str]  # canonical name -> DuckDB type of the raw column
     ignored: list[str] = field(default_factory=list)  # headers not in the contract
     rejected: list[Problem] = field(default_factory=list)  # CSV rows DuckDB could not parse
+    spellings: dict[str, list[str]] = field(default_factory=dict)  # enum/yes-no text column -> distinct values
+    untrimmed: set[str] | None = None  # text columns with blank or space-padded values (None: not yet known)
 
 
 def pseudonym_key(key: str | None = None) -> str:
@@ -263,42 +265,76 @@ def open_source(con: duckdb.DuckDBPyConnection, path: str | Path, columns: tuple
     if n_rows == 0:
         raise InputError(rejected + [Problem(file=str(path), rule="empty", message="no data rows below the header",
                                              accepted="a header row and at least one data row")])
+    spellings = {}
+    for col in columns:
+        if col.kind in ("enum", "bool") and col.name in mapped and is_text_type(mapped[col.name][1]):
+            values = [r[0] for r in con.execute(
+                f"SELECT DISTINCT {col.name} FROM {view} WHERE {col.name} IS NOT NULL LIMIT {MAX_SPELLINGS + 1}"
+            ).fetchall()]
+            if len(values) <= MAX_SPELLINGS:
+                spellings[col.name] = values
     return Source(path=path, fmt=fmt, encoding=encoding, raw_view=view,
-                  columns={name: typ for name, (_, typ) in mapped.items()}, ignored=ignored, rejected=rejected)
+                  columns={name: typ for name, (_, typ) in mapped.items()}, ignored=ignored, rejected=rejected,
+                  spellings=spellings)
 
 
 # ---------------------------------------------------------------- normalisation
 
+MAX_SPELLINGS = 1000  # distinct raw values of an enum or yes/no column mapped in Python, not per row
+NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL")
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT")
+DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE")
 
-def _is_text(raw_type: str) -> bool:
-    return raw_type.upper() in ("VARCHAR", "BLOB") or raw_type.upper().startswith("VARCHAR")
+
+def is_text_type(raw_type: str) -> bool:
+    return raw_type.upper().startswith("VARCHAR")
+
+
+def _is_numeric(raw_type: str) -> bool:
+    upper = raw_type.upper()
+    return upper in NUMERIC_TYPES or upper.startswith("DECIMAL")
 
 
 def _trimmed(raw: str) -> str:
     return f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
 
 
-def _spellings(values) -> str:
-    return ", ".join(sql_quote(v) for v in values)
+def spelling_map(col: Column, values: list[str]) -> dict[str, object]:
+    """Each raw spelling present in the file mapped to its value (enum code or bool); unknown ones to None."""
+    if col.kind == "enum":
+        lookup = enum_lookup(col)
+        return {v: lookup.get(normalise_header(v)) for v in values}
+    truth = {s: True for s in TRUE_SPELLINGS} | {s: False for s in FALSE_SPELLINGS}
+    return {v: truth.get(normalise_header(v)) for v in values}
 
 
-def normalised_sql(col: Column, raw: str, raw_type: str, key: str | None = None) -> str:
-    """SQL turning the raw column into the contract's type; NULL where the value cannot be read."""
-    numeric = raw_type.upper() in ("DOUBLE", "FLOAT", "REAL") or raw_type.upper().startswith("DECIMAL")
-    integral = raw_type.upper() in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-                                    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+def _mapped(raw: str, mapping: dict[str, object]) -> str:
+    """CASE over the spellings actually present; the raw column itself when they are already the codes."""
+    if all(k == v for k, v in mapping.items()):
+        return raw
+    whens = " ".join(f"WHEN {sql_quote(k)} THEN {'NULL' if v is None else sql_quote(v) if isinstance(v, str) else str(v).lower()}"
+                     for k, v in sorted(mapping.items()))
+    return f"CASE {raw} {whens} END"
+
+
+def normalised_sql(col: Column, raw: str, raw_type: str, spellings: list[str] | None = None,
+                   trimmed: bool = False) -> str:
+    """SQL turning the raw column into the contract's type; NULL where the value cannot be read.
+
+    Typed Parquet columns pass through with a cast; text is parsed. For enum and yes/no text
+    columns with few distinct values (``spellings``), the mapping is decided once per spelling;
+    text known to hold no blank or space-padded value (``trimmed``) is used as it is.
+    """
+    numeric, integral = _is_numeric(raw_type), raw_type.upper() in INTEGER_TYPES
     text = _trimmed(raw)
     if col.kind == "text":
         if numeric:
-            value = f"CASE WHEN {raw} = floor({raw}) THEN CAST(CAST({raw} AS HUGEINT) AS VARCHAR) ELSE CAST({raw} AS VARCHAR) END"
-        else:
-            value = text
-        if col.name == "borrower_id":
-            value = f"substr(sha256({sql_quote(pseudonym_key(key) + '|')} || {value}), 1, 20)"
-        return value
+            return (f"CASE WHEN {raw} = floor({raw}) THEN CAST(CAST({raw} AS HUGEINT) AS VARCHAR) "
+                    f"ELSE CAST({raw} AS VARCHAR) END")
+        return raw if trimmed and is_text_type(raw_type) else text
     if col.kind == "date":
-        if raw_type.upper() in ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S",
-                                "TIMESTAMP WITH TIME ZONE"):
+        if raw_type.upper() in DATE_TYPES:
             return f"CAST({raw} AS DATE)"
         formats = list(DATE_FORMATS) + ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y年%m月%d日"]
         tries = ", ".join(f"try_strptime({text}, {sql_quote(f)})" for f in formats)
@@ -309,35 +345,47 @@ def normalised_sql(col: Column, raw: str, raw_type: str, key: str | None = None)
         else:
             strip = "[,，\\s¥￥%]" if col.name == "rate_pct" else "[,，\\s¥￥]"
             value = f"try_cast(regexp_replace({text}, {sql_quote(strip)}, '', 'g') AS DOUBLE)"
-        value = f"CASE WHEN isfinite({value}) THEN {value} END"
+        if not integral:
+            value = f"CASE WHEN isfinite({value}) THEN {value} END"
         if col.kind == "integer":
-            return f"CASE WHEN {value} = floor({value}) THEN CAST({value} AS BIGINT) END"
+            return f"CAST({raw} AS BIGINT)" if integral else f"CASE WHEN {value} = floor({value}) THEN CAST({value} AS BIGINT) END"
         return value
     if col.kind == "bool":
         if raw_type.upper() == "BOOLEAN":
             return raw
         if numeric or integral:
             return f"CASE WHEN {raw} = 1 THEN true WHEN {raw} = 0 THEN false END"
+        if spellings is not None:
+            return _mapped(raw, spelling_map(col, spellings))
         low = f"lower({text})"
-        return (f"CASE WHEN {low} IN ({_spellings(TRUE_SPELLINGS)}) THEN true "
-                f"WHEN {low} IN ({_spellings(FALSE_SPELLINGS)}) THEN false END")
+        return (f"CASE WHEN {low} IN ({', '.join(map(sql_quote, TRUE_SPELLINGS))}) THEN true "
+                f"WHEN {low} IN ({', '.join(map(sql_quote, FALSE_SPELLINGS))}) THEN false END")
     if col.kind == "enum":
+        if spellings is not None and is_text_type(raw_type):
+            return _mapped(raw, spelling_map(col, spellings))
         key_sql = f"lower(replace(replace({text}, ' ', ''), '　', ''))"
         whens = " ".join(f"WHEN {sql_quote(k)} THEN {sql_quote(v)}" for k, v in sorted(enum_lookup(col).items()))
         return f"CASE {key_sql} {whens} END"
     raise ValueError(f"unknown column kind {col.kind}")
 
 
+def pseudonym_sql(value: str, key: str | None = None) -> str:
+    """Keyed hash of a borrower id (SHA-256 of key and id, 20 hex digits): the only form analyses see."""
+    return f"substr(sha256({sql_quote(pseudonym_key(key) + '|')} || {value}), 1, 20)"
+
+
 SQL_TYPES = {"text": "VARCHAR", "date": "DATE", "number": "DOUBLE", "integer": "BIGINT", "bool": "BOOLEAN",
              "enum": "VARCHAR"}
 
 
-def normalised_select(source: Source, columns: tuple[Column, ...], key: str | None = None) -> str:
+def normalised_select(source: Source, columns: tuple[Column, ...]) -> str:
     """SELECT list of every contract column (absent optional columns as typed NULLs), plus _row."""
     parts = ["_row"]
     for col in columns:
         if col.name in source.columns:
-            parts.append(f"{normalised_sql(col, col.name, source.columns[col.name], key)} AS {col.name}")
+            trimmed = source.untrimmed is not None and col.name not in source.untrimmed
+            expr = normalised_sql(col, col.name, source.columns[col.name], source.spellings.get(col.name), trimmed)
+            parts.append(f"{expr} AS {col.name}")
         else:
             parts.append(f"CAST(NULL AS {SQL_TYPES[col.kind]}) AS {col.name}")
     return ", ".join(parts)

@@ -32,7 +32,7 @@ def headroom_cny(segment_ratio: float | None, total_ratio: float | None, toleran
 
 def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> dict:
     """The risk section of metrics.json (CONTRACT §3)."""
-    end = stock_at(stocks, period.end, str(bank.tape.path))
+    end = stock_at(stocks, period.end, bank)
     tolerance = bank.policy.tolerance
     total = npl_ratio(end["total_npl_cny"], end["total_loans_cny"])
     notes = {}

@@ -19,10 +19,10 @@ import pandas as pd
 from . import reference
 from .errors import Findings, InputError, Problem
 from .policy import Policy, load_policy
-from .read import Source, file_sha256, make_workdir, normalised_select, open_source
+from .read import Source, file_sha256, make_workdir, normalised_select, open_source, pseudonym_sql
 from .sql import sql_quote
 from .schema import TAPE_COLUMNS, TOTALS_COLUMNS
-from .validate import DEFAULT_CAP, check_tape, check_tape_against_totals, check_totals
+from .validate import DEFAULT_CAP, check_tape_against_totals, check_tape_consistency, check_tape_rows, check_totals
 
 MEMORY_LIMIT = "1GB"  # DuckDB spills to the scratch folder beyond this; keeps large tapes bounded
 
@@ -38,6 +38,7 @@ class Tape:
     findings: Findings
     lpr: pd.DataFrame
     workdir: Path
+    key: str | None = None  # pseudonymisation key (None: $PUCREDIT_PSEUDONYM_KEY or the process's own)
     totals_path: Path | None = None
     totals_sha256: str | None = None
     _banks: dict = field(default_factory=dict)
@@ -92,12 +93,15 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
         lpr_table = reference.load_lpr(lpr)
         reference.register_lpr(con, lpr_table)
         source = open_source(con, path, TAPE_COLUMNS, "tape_raw", workdir, sheet)
-        con.execute(f"CREATE VIEW tape AS SELECT {normalised_select(source, TAPE_COLUMNS, key)} FROM tape_raw")
-        findings = check_tape(con, source, "tape", reference.lpr_coverage_end(lpr_table), cap, key)
+        findings = check_tape_rows(con, source, reference.lpr_coverage_end(lpr_table), cap)
+        con.execute(f"CREATE VIEW tape_plain AS SELECT {normalised_select(source, TAPE_COLUMNS)} FROM tape_raw")
         if source.fmt != "parquet":  # parse text once, not in every later query
-            _materialise(con, "tape", workdir / "tape.parquet")
+            _materialise(con, "tape_plain", workdir / "tape.parquet")
+        check_tape_consistency(con, source, "tape_plain", findings, cap)
+        con.execute(f"CREATE VIEW tape AS SELECT * REPLACE ({pseudonym_sql('borrower_id', key)} AS borrower_id)"
+                    " FROM tape_plain")
         result = Tape(con=con, path=Path(path), sha256=file_sha256(Path(path)), source=source,
-                      findings=findings, lpr=lpr_table, workdir=workdir)
+                      findings=findings, lpr=lpr_table, workdir=workdir, key=key)
         if totals is not None:
             totals_source = open_source(con, totals, TOTALS_COLUMNS, "totals_raw", workdir)
             con.execute(f"CREATE VIEW totals AS SELECT {normalised_select(totals_source, TOTALS_COLUMNS)} FROM totals_raw")
@@ -171,30 +175,34 @@ class Bank:
             key_county += " OR county_code IN (" + ", ".join(sql_quote(c) for c in codes) + ")"
         pricing_base = ("coalesce(pricing_base, CASE WHEN maturity_date <= origination_date + INTERVAL 5 YEAR "
                         "THEN 'lpr_1y' ELSE 'lpr_5y' END)")
-        con.execute(f"""
-            CREATE OR REPLACE VIEW {loans} AS
-            SELECT * REPLACE ({pricing_base} AS pricing_base),
+        classified = f"""* REPLACE ({pricing_base} AS pricing_base),
                    coalesce({policy.segment_sql('inclusive_smb')}, false) AS is_inclusive_smb,
                    coalesce({policy.segment_sql('inclusive_agri')}, false) AS is_inclusive_agri,
                    coalesce({policy.npl_sql()}, false) AS is_npl,
                    coalesce({key_county}, false) AS in_key_county,
                    coalesce(is_poverty_area, false) AS in_poverty_area,
-                   coalesce(is_poverty_household, false) AS is_poverty_household_loan
-            FROM tape WHERE bank_id = {sql_quote(bank_id)}
-        """)
+                   coalesce(is_poverty_household, false) AS is_poverty_household_loan"""
+        bank = sql_quote(bank_id)
+        con.execute(f"CREATE OR REPLACE VIEW {loans} AS SELECT {classified} FROM tape WHERE bank_id = {bank}")
         months = [pd.Timestamp(r[0]) for r in
-                  con.execute(f"SELECT DISTINCT as_of FROM {loans} ORDER BY 1").fetchall()]
+                  con.execute(f"SELECT DISTINCT as_of FROM tape_plain WHERE bank_id = {bank} ORDER BY 1").fetchall()]
         window_start = months[0].replace(day=1)
+        # First snapshot rows are picked from the plain view and pseudonymised after: hashing the
+        # borrower ids of the originations only, not of every row.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {originations} AS
             WITH firsts AS (
-                SELECT loan_id, min(as_of) AS as_of FROM {loans}
-                WHERE origination_date >= DATE '{window_start.date()}' GROUP BY loan_id
+                SELECT loan_id, min(as_of) AS as_of FROM tape_plain
+                WHERE bank_id = {bank} AND origination_date >= DATE '{window_start.date()}' GROUP BY loan_id
+            ), first_rows AS (
+                SELECT p.* REPLACE ({pseudonym_sql('p.borrower_id', tape.key)} AS borrower_id)
+                FROM tape_plain p JOIN firsts f ON p.loan_id = f.loan_id AND p.as_of = f.as_of
+                WHERE p.bank_id = {bank}
             )
             SELECT o.*, l.lpr_1y_pct,
                    CASE o.pricing_base WHEN 'lpr_1y' THEN l.lpr_1y_pct WHEN 'lpr_5y' THEN l.lpr_5y_pct END AS lpr_pct,
                    date_trunc('month', o.origination_date) AS month
-            FROM (SELECT l.* FROM {loans} l JOIN firsts f USING (loan_id, as_of)) o
+            FROM (SELECT {classified} FROM first_rows) o
             ASOF LEFT JOIN lpr l ON o.origination_date >= l.fixing_date
         """)
         has_totals = tape.totals_path is not None and con.execute(

@@ -15,7 +15,8 @@ import duckdb
 import pandas as pd
 
 from .errors import Findings, Problem
-from .read import Source, normalised_sql
+from .read import DATE_TYPES, INTEGER_TYPES, Source, is_text_type, normalised_sql, spelling_map
+from .sql import sql_quote
 from .schema import TAPE_COLUMNS, TOTALS_COLUMNS, Column, accepted_text
 
 DEFAULT_CAP = 20  # rows listed per rule; counts are always complete
@@ -41,25 +42,48 @@ PARSE_RULES = {
 }
 
 
-def _parse_rules(columns: tuple[Column, ...], present: dict[str, str]) -> list[RowRule]:
+def _parse_rules(columns: tuple[Column, ...], source: Source) -> list[RowRule]:
+    """Missing and unreadable values; rules that cannot fire for a column's type are left out
+    (a Parquet DATE is always a date), and for enum and yes/no text the unknown spellings are known."""
     rules = []
     for col in columns:
-        if col.name not in present:
+        if col.name not in source.columns:
             continue
-        raw = f"r_{col.name}"
-        blank = f"(r_{col.name} IS NULL OR trim(CAST(r_{col.name} AS VARCHAR)) = '')"
+        raw, raw_type = f"r_{col.name}", source.columns[col.name]
+        text = is_text_type(raw_type)
+        blank = f"({raw} IS NULL OR trim({raw}) = '')" if text else f"({raw} IS NULL)"
         if col.required:
             rules.append(RowRule("missing_value", col.name, blank, "value missing", accepted=accepted_text(col)))
-        if col.kind in PARSE_RULES:
-            rule, message = PARSE_RULES[col.kind]
-            rules.append(RowRule(rule, col.name, f"NOT {blank} AND {col.name} IS NULL", message,
-                                 accepted=accepted_text(col), value=raw))
+        if col.kind not in PARSE_RULES or not can_fail(col, raw_type):
+            continue
+        rule, message = PARSE_RULES[col.kind]
+        condition = f"NOT {blank} AND {col.name} IS NULL"
+        if col.name in source.spellings and col.kind in ("enum", "bool"):
+            unknown = [v for v, mapped in spelling_map(col, source.spellings[col.name]).items()
+                       if mapped is None and v.strip()]
+            if not unknown:
+                continue
+            condition = f"{raw} IN ({', '.join(sql_quote(v) for v in unknown)})"
+        rules.append(RowRule(rule, col.name, condition, message, accepted=accepted_text(col), value=raw))
     return rules
 
 
-def tape_row_rules(present: dict[str, str], coverage_end: pd.Timestamp | None) -> list[RowRule]:
+def can_fail(col: Column, raw_type: str) -> bool:
+    """Whether a value of this raw type can fail to read as the column's kind."""
+    upper = raw_type.upper()
+    if col.kind == "date":
+        return upper not in DATE_TYPES
+    if col.kind == "integer":
+        return upper not in INTEGER_TYPES
+    if col.kind == "bool":
+        return upper != "BOOLEAN"
+    return True
+
+
+def tape_row_rules(source: Source, coverage_end: pd.Timestamp | None) -> list[RowRule]:
     """The contract's row rules for a loan tape (CONTRACT §1.1, §2 validate)."""
-    rules = _parse_rules(TAPE_COLUMNS, present)
+    present = source.columns
+    rules = _parse_rules(TAPE_COLUMNS, source)
     rules += [
         RowRule("not_month_end", "as_of", "as_of <> last_day(as_of)", "snapshot date is not a month end",
                 accepted="the last day of a month, e.g. 2024-06-30"),
@@ -95,7 +119,8 @@ def tape_row_rules(present: dict[str, str], coverage_end: pd.Timestamp | None) -
                 "90 or more days past due but classed as performing", severity="warning",
                 accepted="substandard, doubtful or loss once 90 days past due",
                 value="CAST(r_risk_class AS VARCHAR) || ', ' || CAST(r_days_past_due AS VARCHAR) || ' days'"),
-        RowRule("county_code_format", "county_code", "NOT regexp_full_match(county_code, '[1-9][0-9]{5}')",
+        RowRule("county_code_format", "county_code",
+                "length(county_code) <> 6 OR county_code[1] = '0' OR try_cast(county_code AS INTEGER) IS NULL",
                 "not a 6-digit county code", severity="warning", accepted="6 digits, e.g. 110101"),
     ]
     if coverage_end is not None:
@@ -110,8 +135,9 @@ def tape_row_rules(present: dict[str, str], coverage_end: pd.Timestamp | None) -
     return [r for r in rules if r.column in present]
 
 
-def totals_row_rules(present: dict[str, str]) -> list[RowRule]:
-    rules = _parse_rules(TOTALS_COLUMNS, present)
+def totals_row_rules(source: Source) -> list[RowRule]:
+    present = source.columns
+    rules = _parse_rules(TOTALS_COLUMNS, source)
     rules += [
         RowRule("not_month_end", "as_of", "as_of <> last_day(as_of)", "date is not a month end",
                 accepted="the last day of a month"),
@@ -124,20 +150,23 @@ def totals_row_rules(present: dict[str, str]) -> list[RowRule]:
 
 
 def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Column, ...],
-              rules: list[RowRule], findings: Findings, cap: int, key: str | None) -> None:
+              rules: list[RowRule], findings: Findings, cap: int) -> None:
     """Count every row rule in one scan of the raw view, then list the first rows of the rules that hit."""
-    if not rules:
-        return
     inner = ["_row"]
     for col in columns:
         if col.name in source.columns:
             inner.append(f"{col.name} AS r_{col.name}")
-            inner.append(f"{normalised_sql(col, col.name, source.columns[col.name], key)} AS {col.name}")
+            expr = normalised_sql(col, col.name, source.columns[col.name], source.spellings.get(col.name))
+            inner.append(f"{expr} AS {col.name}")
     rows = f"(SELECT {', '.join(inner)} FROM {source.raw_view})"
+    text_columns = [c.name for c in columns if c.kind == "text" and is_text_type(source.columns.get(c.name, ""))]
     counts = con.execute(
-        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {r.condition})" for r in rules) + f" FROM {rows}"
+        "SELECT " + ", ".join([f"count_if({r.condition})" for r in rules]
+                              + [f"count_if(r_{name} = '' OR r_{name} <> trim(r_{name}))" for name in text_columns])
+        + f" FROM {rows}"
     ).fetchone()
-    for rule, count in zip(rules, counts):
+    source.untrimmed = {name for name, n in zip(text_columns, counts[len(rules):]) if n}
+    for rule, count in zip(rules, counts[:len(rules)]):
         if not count:
             continue
         examples = con.execute(
@@ -168,8 +197,9 @@ def _duplicates(con, source: Source, view: str, findings: Findings, cap: int, ke
     key_list = ", ".join(keys)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _dups AS
+        WITH keys AS (SELECT {key_list} FROM {view} GROUP BY {key_list} HAVING count(*) > 1)
         SELECT {key_list}, min(_row) AS first_row, list(_row ORDER BY _row)[2:] AS rows
-        FROM {view} GROUP BY {key_list} HAVING count(*) > 1
+        FROM {view} SEMI JOIN keys USING ({key_list}) GROUP BY {key_list}
     """)
     total = con.execute("SELECT coalesce(sum(len(rows)), 0) FROM _dups").fetchone()[0]
     rows = con.execute(f"""
@@ -232,30 +262,35 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
     con.execute("DROP TABLE _loan_facts")
 
 
-def check_tape(con, source: Source, normalised_view: str, coverage_end: pd.Timestamp | None,
-               cap: int = DEFAULT_CAP, key: str | None = None) -> Findings:
-    """All tape rules: rows, columns and cross-row consistency (CONTRACT §2 validate)."""
+def _file_findings(source: Source) -> Findings:
+    """Rows the CSV reader rejected and headers not in the contract."""
     findings = Findings()
     for problem in source.rejected:
         findings.add(problem)
     if source.ignored:
         findings.add(Problem(file=str(source.path), row=1, rule="unknown_columns", severity="warning",
                              message="columns not in the contract are ignored: " + ", ".join(map(str, source.ignored[:30]))))
-    _row_scan(con, source, TAPE_COLUMNS, tape_row_rules(source.columns, coverage_end), findings, cap, key)
-    _rates_as_fractions(con, source, normalised_view, findings)
-    _duplicates(con, source, normalised_view, findings, cap, ("bank_id", "as_of", "loan_id"))
-    _loan_checks(con, source, normalised_view, findings, cap)
     return findings
 
 
+def check_tape_rows(con, source: Source, coverage_end: pd.Timestamp | None, cap: int = DEFAULT_CAP) -> Findings:
+    """Every row rule in one scan of the raw tape (CONTRACT §2 validate)."""
+    findings = _file_findings(source)
+    _row_scan(con, source, TAPE_COLUMNS, tape_row_rules(source, coverage_end), findings, cap)
+    return findings
+
+
+def check_tape_consistency(con, source: Source, view: str, findings: Findings, cap: int = DEFAULT_CAP) -> None:
+    """Column and cross-row rules over the normalised tape: rates as fractions, duplicate keys,
+    first-loan flags against the borrower's history, origination facts that change."""
+    _rates_as_fractions(con, source, view, findings)
+    _duplicates(con, source, view, findings, cap, ("bank_id", "as_of", "loan_id"))
+    _loan_checks(con, source, view, findings, cap)
+
+
 def check_totals(con, source: Source, normalised_view: str, cap: int = DEFAULT_CAP) -> Findings:
-    findings = Findings()
-    for problem in source.rejected:
-        findings.add(problem)
-    if source.ignored:
-        findings.add(Problem(file=str(source.path), row=1, rule="unknown_columns", severity="warning",
-                             message="columns not in the contract are ignored: " + ", ".join(map(str, source.ignored[:30]))))
-    _row_scan(con, source, TOTALS_COLUMNS, totals_row_rules(source.columns), findings, cap, None)
+    findings = _file_findings(source)
+    _row_scan(con, source, TOTALS_COLUMNS, totals_row_rules(source), findings, cap)
     _duplicates(con, source, normalised_view, findings, cap, ("bank_id", "as_of"))
     return findings
 

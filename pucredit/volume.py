@@ -22,8 +22,9 @@ SEGMENT_FLAGS = {
 }
 
 
-def monthly_stocks(bank: Bank) -> pd.DataFrame:
-    """Per month end: balance and NPL balance of all tape loans and of each segment, borrower counts.
+def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.DataFrame:
+    """Per month end (or only at ``dates``): balance and NPL balance of all tape loans and of each segment,
+    borrower counts.
 
     Columns ``tape_total_cny``, ``tape_npl_cny``, ``<segment>_balance_cny``, ``<segment>_npl_cny``,
     ``<segment>_borrowers``; plus, from the totals file when given, ``totals_loans_cny``,
@@ -36,14 +37,15 @@ def monthly_stocks(bank: Bank) -> pd.DataFrame:
         parts += [f"{sum_cny('balance_cny', flag)} AS {name}_balance_cny",
                   f"{sum_cny('balance_cny', f'{flag} AND is_npl')} AS {name}_npl_cny",
                   f"count(DISTINCT borrower_id) FILTER (WHERE {flag} AND balance_cny > 0) AS {name}_borrowers"]
-    stocks = bank.sql(f"SELECT as_of, {', '.join(parts)} FROM {{loans}} GROUP BY as_of ORDER BY as_of")
+    where = "true" if dates is None else "as_of IN (" + ", ".join(f"DATE '{d.date()}'" for d in dates) + ")"
+    stocks = bank.sql(f"SELECT as_of, {', '.join(parts)} FROM {{loans}} WHERE {where} GROUP BY as_of ORDER BY as_of")
     stocks["as_of"] = pd.to_datetime(stocks["as_of"])
     stocks = stocks.set_index("as_of")
     stocks = stocks.astype({c: "float64" for c in stocks.columns if c.endswith("_cny")})
     if bank.has_totals:
         totals = bank.con.execute(
             "SELECT as_of, total_loans_cny AS totals_loans_cny, total_npl_cny AS totals_npl_cny, "
-            "county_loans_cny, county_deposits_cny FROM totals WHERE bank_id = ? ORDER BY as_of",
+            f"county_loans_cny, county_deposits_cny FROM totals WHERE bank_id = ? AND {where} ORDER BY as_of",
             [bank.bank_id]).df()
         totals["as_of"] = pd.to_datetime(totals["as_of"])
         stocks = stocks.join(totals.set_index("as_of"), how="outer")
@@ -60,13 +62,12 @@ def totals_source(bank: Bank) -> str:
     return "totals_file" if bank.has_totals else "tape"
 
 
-def stock_at(stocks: pd.DataFrame, date: pd.Timestamp, file: str) -> pd.Series:
+def stock_at(stocks: pd.DataFrame, date: pd.Timestamp, bank: Bank) -> pd.Series:
     """The month-end row at ``date``; a period end the tape does not reach is bad usage."""
     if date not in stocks.index or pd.isna(stocks.loc[date, "tape_total_cny"]):
-        months = stocks.dropna(subset=["tape_total_cny"]).index
-        raise InputError(Problem(file=file, column="as_of", rule="period_not_in_tape", value=str(date.date()),
-                                 message="the tape has no snapshot at the period's last month end",
-                                 accepted=f"a period ending between {months.min().date()} and {months.max().date()}"))
+        raise InputError(Problem(file=str(bank.tape.path), column="as_of", rule="period_not_in_tape",
+                                 value=str(date.date()), message="the tape has no snapshot at the period's last month end",
+                                 accepted=f"a period ending between {bank.months[0].date()} and {bank.months[-1].date()}"))
     return stocks.loc[date]
 
 
@@ -90,7 +91,7 @@ def target_met(segment_growth: float | None, total_growth: float | None) -> bool
 
 def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> dict:
     """The volume section of metrics.json (CONTRACT §3), with reasons for every null in ``notes``."""
-    end = stock_at(stocks, period.end, str(bank.tape.path))
+    end = stock_at(stocks, period.end, bank)
     notes: dict[str, str] = {}
 
     def grow(column: str, key: str) -> float | None:
@@ -104,7 +105,7 @@ def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> dict:
     has_agri = bool(stocks["inclusive_agri_balance_cny"].fillna(0).any())
     agri_growth = grow("inclusive_agri_balance_cny", "inclusive_agri_growth") if has_agri else None
     if not has_agri:
-        notes["inclusive_agri"] = "not applicable: the bank has no inclusive agri loans in the tape"
+        notes["inclusive_agri"] = "not applicable: the bank has no inclusive agri loans at the base date or the period end"
     base = stocks.loc[period.base_date] if period.base_date in stocks.index else None
     result = {
         "inclusive_smb_balance_cny": round(float(end["inclusive_smb_balance_cny"]), 2),
