@@ -6,8 +6,10 @@ a traceback is a bug.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import threading
 from pathlib import Path
 
 from .errors import AnalysisError, Findings, InputError
@@ -109,6 +111,9 @@ def cmd_metrics(args) -> int:
 
     period = parse_period(args.period)
     policy = load_policy(args.policy) if args.policy else None
+    # statsmodels (for the pass-through fit) takes about a second to import: let it load while
+    # DuckDB reads the tape, which releases the interpreter.
+    threading.Thread(target=importlib.import_module, args=("statsmodels.tsa.ardl",), daemon=True).start()
     with open_tape(args.tape, args.totals, lpr=args.lpr, sheet=args.sheet) as tape:
         for warning in tape.findings.warnings:
             print(warning, file=sys.stderr)

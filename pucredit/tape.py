@@ -89,15 +89,16 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
     """
     workdir = make_workdir()
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(workdir / "spill")})
+    con.execute("SET enable_progress_bar = false")  # DuckDB's bar would write into stdout, e.g. into the JSON
     try:
         lpr_table = reference.load_lpr(lpr)
         reference.register_lpr(con, lpr_table)
         source = open_source(con, path, TAPE_COLUMNS, "tape_raw", workdir, sheet)
-        findings = check_tape_rows(con, source, reference.lpr_coverage_end(lpr_table), cap)
+        findings, rate_shape = check_tape_rows(con, source, reference.lpr_coverage_end(lpr_table), cap)
         con.execute(f"CREATE VIEW tape_plain AS SELECT {normalised_select(source, TAPE_COLUMNS)} FROM tape_raw")
         if source.fmt != "parquet":  # parse text once, not in every later query
             _materialise(con, "tape_plain", workdir / "tape.parquet")
-        check_tape_consistency(con, source, "tape_plain", findings, cap)
+        check_tape_consistency(con, source, "tape_plain", findings, rate_shape, cap)
         con.execute(f"CREATE VIEW tape AS SELECT * REPLACE ({pseudonym_sql('borrower_id', key)} AS borrower_id)"
                     " FROM tape_plain")
         result = Tape(con=con, path=Path(path), sha256=file_sha256(Path(path)), source=source,
@@ -192,12 +193,11 @@ class Bank:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {originations} AS
             WITH firsts AS (
-                SELECT loan_id, min(as_of) AS as_of FROM tape_plain
-                WHERE bank_id = {bank} AND origination_date >= DATE '{window_start.date()}' GROUP BY loan_id
+                SELECT first_row AS _row FROM loan_facts
+                WHERE bank_id = {bank} AND orig >= DATE '{window_start.date()}'
             ), first_rows AS (
                 SELECT p.* REPLACE ({pseudonym_sql('p.borrower_id', tape.key)} AS borrower_id)
-                FROM tape_plain p JOIN firsts f ON p.loan_id = f.loan_id AND p.as_of = f.as_of
-                WHERE p.bank_id = {bank}
+                FROM tape_plain p SEMI JOIN firsts USING (_row)
             )
             SELECT o.*, l.lpr_1y_pct,
                    CASE o.pricing_base WHEN 'lpr_1y' THEN l.lpr_1y_pct WHEN 'lpr_5y' THEN l.lpr_5y_pct END AS lpr_pct,

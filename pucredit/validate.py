@@ -51,7 +51,7 @@ def _parse_rules(columns: tuple[Column, ...], source: Source) -> list[RowRule]:
             continue
         raw, raw_type = f"r_{col.name}", source.columns[col.name]
         text = is_text_type(raw_type)
-        blank = f"({raw} IS NULL OR trim({raw}) = '')" if text else f"({raw} IS NULL)"
+        blank = f"({raw} IS NULL OR {raw} = '' OR ({raw} LIKE ' %' AND trim({raw}) = ''))" if text else f"({raw} IS NULL)"
         if col.required:
             rules.append(RowRule("missing_value", col.name, blank, "value missing", accepted=accepted_text(col)))
         if col.kind not in PARSE_RULES or not can_fail(col, raw_type):
@@ -150,8 +150,12 @@ def totals_row_rules(source: Source) -> list[RowRule]:
 
 
 def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Column, ...],
-              rules: list[RowRule], findings: Findings, cap: int) -> None:
-    """Count every row rule in one scan of the raw view, then list the first rows of the rules that hit."""
+              rules: list[RowRule], findings: Findings, cap: int, extra: tuple[str, ...] = ()) -> list:
+    """Count every row rule in one scan of the raw view, then list the first rows of the rules that hit.
+
+    The same scan notes which text columns hold blank or space-padded values (only those are
+    trimmed later) and returns the values of the ``extra`` aggregates.
+    """
     inner = ["_row"]
     for col in columns:
         if col.name in source.columns:
@@ -160,10 +164,9 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
             inner.append(f"{expr} AS {col.name}")
     rows = f"(SELECT {', '.join(inner)} FROM {source.raw_view})"
     text_columns = [c.name for c in columns if c.kind == "text" and is_text_type(source.columns.get(c.name, ""))]
+    padded = [f"count_if(r_{n} = '' OR r_{n} LIKE ' %' OR r_{n} LIKE '% ')" for n in text_columns]
     counts = con.execute(
-        "SELECT " + ", ".join([f"count_if({r.condition})" for r in rules]
-                              + [f"count_if(r_{name} = '' OR r_{name} <> trim(r_{name}))" for name in text_columns])
-        + f" FROM {rows}"
+        "SELECT " + ", ".join([f"count_if({r.condition})" for r in rules] + padded + list(extra)) + f" FROM {rows}"
     ).fetchone()
     source.untrimmed = {name for name, n in zip(text_columns, counts[len(rules):]) if n}
     for rule, count in zip(rules, counts[:len(rules)]):
@@ -178,19 +181,27 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
                                  severity=rule.severity, message=rule.message, value=value,
                                  accepted=rule.accepted), count=0)
         findings.add_count(rule.severity, rule.rule, int(count))
+    return list(counts[len(rules) + len(text_columns):])
 
 
-def _rates_as_fractions(con, source: Source, view: str, findings: Findings) -> None:
-    """A rate column whose values are all below 1 was given as fractions (0.0395), not percent."""
-    row = con.execute(
-        f"SELECT quantile_cont(rate_pct, 0.99), min_by(_row, rate_pct), count(rate_pct) FROM {view} WHERE rate_pct > 0"
-    ).fetchone()
-    p99, first_row, n = row
-    if n and p99 is not None and p99 < 1.0:
-        findings.add(Problem(
-            file=str(source.path), row=int(first_row), column="rate_pct", rule="rate_as_fraction",
-            message=f"rates look like fractions (99% of them are below 1, e.g. {p99:.4f}); rate_pct is percent per year",
-            value=f"{p99:.4f}", accepted="percent: multiply the column by 100 (0.0395 -> 3.95)"), count=n)
+MONTH_MASK_BITS = 127  # months a HUGEINT bitmask holds
+
+# A rate column is taken as fractions when this share of its positive values is below 1.
+FRACTION_SHARE = 0.99
+RATE_SHAPE = ("count_if(rate_pct > 0 AND rate_pct < 1)", "count_if(rate_pct > 0)")
+
+
+def _rates_as_fractions(con, source: Source, below_one: int, positive: int, findings: Findings) -> None:
+    """A rate column whose values are (nearly) all below 1 was given as fractions (0.0395), not percent."""
+    if not positive or below_one < FRACTION_SHARE * positive:
+        return
+    row, value = con.execute(
+        f"SELECT _row, rate_pct FROM tape_plain WHERE rate_pct > 0 ORDER BY _row LIMIT 1").fetchone()
+    findings.add(Problem(
+        file=str(source.path), row=int(row), column="rate_pct", rule="rate_as_fraction",
+        message=f"rates look like fractions ({below_one:,} of {positive:,} positive rates are below 1); "
+                "rate_pct is percent per year", value=f"{value}",
+        accepted="percent: multiply the column by 100 (0.0395 -> 3.95)"))
 
 
 def _duplicates(con, source: Source, view: str, findings: Findings, cap: int, keys: tuple[str, ...]) -> None:
@@ -217,22 +228,37 @@ def _duplicates(con, source: Source, view: str, findings: Findings, cap: int, ke
 
 
 def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -> None:
-    """Per loan, over all its snapshots: origination facts that change, and first-loan flags (首贷)
-    on a borrower who already had an earlier loan in the tape. One aggregation serves both."""
+    """Per loan, over all its snapshots: duplicate snapshots, origination facts that change, and
+    first-loan flags (首贷) on a borrower who already had an earlier loan in the tape. One aggregation
+    serves all three, and its table ``loan_facts`` (first snapshot date per loan) is kept for
+    building originations."""
+    first_month = con.execute(f"SELECT min(as_of) FROM {view}").fetchone()[0]
+    month = f"datediff('month', DATE '{first_month}', as_of)"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _loan_facts AS
-        SELECT bank_id, loan_id, min(borrower_id) AS borrower_id, max(borrower_id) AS borrower_id_hi,
+        CREATE OR REPLACE TEMP TABLE loan_facts AS
+        SELECT bank_id, loan_id, min(as_of) AS first_as_of, arg_min(_row, as_of) AS first_row, count(*) AS rows,
+               bit_count(bit_or(CAST(1 AS HUGEINT) << CAST({month} % {MONTH_MASK_BITS} AS INTEGER))) AS months,
+               max({month}) - min({month}) AS span,
+               min(borrower_id) AS borrower_id, max(borrower_id) AS borrower_id_hi,
                min(origination_date) AS orig, max(origination_date) AS orig_hi,
                min(amount_cny) AS amount, max(amount_cny) AS amount_hi,
                bool_or(is_first_loan) AS first, min(_row) AS row, max(_row) AS last_row
-        FROM {view} WHERE loan_id IS NOT NULL GROUP BY bank_id, loan_id
+        FROM {view} WHERE loan_id IS NOT NULL AND as_of IS NOT NULL GROUP BY bank_id, loan_id
     """)
+    # A loan's rows cover as many distinct months as it has rows unless a (bank_id, as_of, loan_id)
+    # repeats; the month bitmask decides that without a second aggregation, and is exact for loans
+    # spanning fewer than MONTH_MASK_BITS months. Only when it fires, or cannot decide, is the
+    # key-by-key duplicate query run.
+    suspect = con.execute(
+        f"SELECT count(*) FROM loan_facts WHERE rows <> months OR span >= {MONTH_MASK_BITS}").fetchone()[0]
+    if suspect:
+        _duplicates(con, source, view, findings, cap, ("bank_id", "as_of", "loan_id"))
     for column, lo, hi in (("origination_date", "orig", "orig_hi"), ("amount_cny", "amount", "amount_hi"),
                            ("borrower_id", "borrower_id", "borrower_id_hi")):
-        total = con.execute(f"SELECT count(*) FROM _loan_facts WHERE {lo} <> {hi}").fetchone()[0]
+        total = con.execute(f"SELECT count(*) FROM loan_facts WHERE {lo} <> {hi}").fetchone()[0]
         shown = "" if column == "borrower_id" else f", {lo}, {hi}"
         for row, loan_id, *values in con.execute(
-                f"SELECT last_row, loan_id{shown} FROM _loan_facts WHERE {lo} <> {hi} ORDER BY last_row LIMIT {cap}"
+                f"SELECT last_row, loan_id{shown} FROM loan_facts WHERE {lo} <> {hi} ORDER BY last_row LIMIT {cap}"
         ).fetchall():
             findings.add(Problem(
                 file=str(source.path), row=int(row), column=column, rule="origination_changed", severity="warning",
@@ -244,10 +270,10 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
     rows = con.execute(f"""
         WITH earliest AS (
             SELECT bank_id, borrower_id, min(orig) AS orig, arg_min(loan_id, orig) AS loan_id
-            FROM _loan_facts WHERE borrower_id IS NOT NULL GROUP BY bank_id, borrower_id
+            FROM loan_facts WHERE borrower_id IS NOT NULL GROUP BY bank_id, borrower_id
         )
         SELECT count(*) OVER (), l.row, l.loan_id, l.orig, e.loan_id, e.orig
-        FROM _loan_facts l JOIN earliest e USING (bank_id, borrower_id)
+        FROM loan_facts l JOIN earliest e USING (bank_id, borrower_id)
         WHERE l.first AND l.orig > e.orig
         ORDER BY l.row LIMIT {cap}
     """).fetchall()
@@ -259,7 +285,6 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
             accepted="is_first_loan true only on the borrower's earliest loan"), count=0)
     if rows:
         findings.add_count("error", "first_loan_not_first", int(rows[0][0]))
-    con.execute("DROP TABLE _loan_facts")
 
 
 def _file_findings(source: Source) -> Findings:
@@ -273,18 +298,22 @@ def _file_findings(source: Source) -> Findings:
     return findings
 
 
-def check_tape_rows(con, source: Source, coverage_end: pd.Timestamp | None, cap: int = DEFAULT_CAP) -> Findings:
-    """Every row rule in one scan of the raw tape (CONTRACT §2 validate)."""
+def check_tape_rows(con, source: Source, coverage_end: pd.Timestamp | None,
+                    cap: int = DEFAULT_CAP) -> tuple[Findings, list]:
+    """Every row rule in one scan of the raw tape (CONTRACT §2 validate); also returns the
+    rate shape that :func:`check_tape_consistency` needs, from the same scan."""
     findings = _file_findings(source)
-    _row_scan(con, source, TAPE_COLUMNS, tape_row_rules(source, coverage_end), findings, cap)
-    return findings
+    extra = RATE_SHAPE if "rate_pct" in source.columns else ()
+    shape = _row_scan(con, source, TAPE_COLUMNS, tape_row_rules(source, coverage_end), findings, cap, extra)
+    return findings, shape
 
 
-def check_tape_consistency(con, source: Source, view: str, findings: Findings, cap: int = DEFAULT_CAP) -> None:
-    """Column and cross-row rules over the normalised tape: rates as fractions, duplicate keys,
-    first-loan flags against the borrower's history, origination facts that change."""
-    _rates_as_fractions(con, source, view, findings)
-    _duplicates(con, source, view, findings, cap, ("bank_id", "as_of", "loan_id"))
+def check_tape_consistency(con, source: Source, view: str, findings: Findings, rate_shape: list,
+                           cap: int = DEFAULT_CAP) -> None:
+    """Column and cross-row rules over the normalised tape: rates as fractions, and per loan duplicate
+    keys, first-loan flags against the borrower's history, origination facts that change."""
+    if rate_shape:
+        _rates_as_fractions(con, source, *rate_shape, findings)
     _loan_checks(con, source, view, findings, cap)
 
 
