@@ -89,7 +89,10 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
     """
     workdir = make_workdir()
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(workdir / "spill")})
-    con.execute("SET enable_progress_bar = false")  # DuckDB's bar would write into stdout, e.g. into the JSON
+    try:
+        con.execute("SET enable_progress_bar = false")  # DuckDB's bar would write into stdout, e.g. the JSON
+    except duckdb.InvalidInputException:
+        pass  # in a Jupyter kernel without ipywidgets DuckDB refuses the setting and shows no bar anyway
     try:
         lpr_table = reference.load_lpr(lpr)
         reference.register_lpr(con, lpr_table)

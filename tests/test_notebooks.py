@@ -1,0 +1,58 @@
+"""The committed report notebooks: clean, parameterised, and pinned where CI checks numbers."""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from pucredit.run import REMOVE_FROM_HTML_TAG, report_notebooks
+
+MARK = "# NBVAL_CHECK_OUTPUT"
+NOTEBOOKS = report_notebooks()
+PARAMETER_LINE = re.compile(r'^(\w+): (str|int|float|bool) = .+  # .+$')
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def notebook(request):
+    return nbformat.read(request.param, as_version=4)
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_there_are_report_notebooks():
+    assert NOTEBOOKS, "no notebooks/NN_name.ipynb found"
+
+
+def test_only_pinned_cells_carry_outputs(notebook):
+    for cell in code_cells(notebook):
+        if MARK in cell.source:
+            # nbval compares nothing in a cell whose execution count is empty
+            assert cell.outputs and cell.execution_count, f"pinned cell without outputs:\n{cell.source}"
+            assert REMOVE_FROM_HTML_TAG in cell.metadata.get("tags", []), "pinned cells stay out of the HTML"
+        else:
+            assert not cell.outputs and cell.execution_count is None, f"committed outputs:\n{cell.source[:200]}"
+
+
+def test_each_notebook_pins_its_headline(notebook):
+    assert any(MARK in c.source for c in code_cells(notebook))
+
+
+def test_parameters_cell_is_annotated_and_then_checked(notebook):
+    cells = code_cells(notebook)
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    assert tagged == [0], "the first code cell, and only it, is tagged parameters"
+    lines = [line for line in cells[0].source.splitlines() if line.strip()]
+    assert lines and all(PARAMETER_LINE.match(line) for line in lines), cells[0].source
+    assert "report.setup(" in cells[1].source, "the cell after the parameters validates them in the package"
+
+
+def test_papermill_documents_the_parameters():
+    import papermill
+
+    for path in NOTEBOOKS:
+        params = papermill.inspect_notebook(str(path))
+        assert {"bank_file", "period", "lang", "policy"} <= set(params), path.name
+        assert all(p["help"] for p in params.values()), path.name
