@@ -132,6 +132,8 @@ def _csv_to_parquet(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -
     encoding = detect_encoding(path)
     readable = path if encoding == "utf-8" else _transcode_to_utf8(path, encoding, workdir)
     target = workdir / (path.stem + ".raw.parquet")
+    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = true")  # row numbers come from the copy's order
     try:
         con.execute(
             f"COPY (SELECT * FROM read_csv({sql_quote(str(readable))}, all_varchar=true, header=true,"
@@ -145,6 +147,8 @@ def _csv_to_parquet(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -
     except duckdb.Error as exc:
         raise InputError(Problem(file=str(path), rule="unreadable", message=f"cannot be read as CSV: {_first_line(exc)}",
                                  accepted="comma-, semicolon- or tab-separated text with one header row")) from None
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
     problems = [
         Problem(file=str(path), row=int(line), rule="ragged_row", message=f"{error_type.lower()}: {message}",
                 value=(text or "")[:120], accepted="every row has as many fields as the header")

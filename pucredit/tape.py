@@ -8,6 +8,7 @@ rules (notice 二(一); CONTRACT §1.4) and builds its originations (flows).
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -24,7 +25,19 @@ from .sql import sql_quote
 from .schema import TAPE_COLUMNS, TOTALS_COLUMNS
 from .validate import DEFAULT_CAP, check_tape_against_totals, check_tape_consistency, check_tape_rows, check_totals
 
-MEMORY_LIMIT = "1GB"  # DuckDB spills to the scratch folder beyond this; keeps large tapes bounded
+MEMORY_ENV = "PUCREDIT_MEMORY_LIMIT"  # e.g. "4GB": DuckDB's memory limit; it spills to disk beyond it
+BYTES_PER_ROW = 100  # DuckDB working memory allowed per tape row (measured: 10M rows fit in 1 GB)
+
+
+def memory_limit(rows: int) -> str:
+    """DuckDB's memory limit for a tape: $PUCREDIT_MEMORY_LIMIT, else about 100 bytes a row, at least
+    1 GB and at most 60 % of the machine (the per-loan aggregations do not all spill to disk)."""
+    import psutil
+
+    if os.environ.get(MEMORY_ENV):
+        return os.environ[MEMORY_ENV]
+    ceiling = 0.6 * psutil.virtual_memory().total
+    return f"{int(min(max(rows * BYTES_PER_ROW, 1 << 30), ceiling)) >> 20}MB"
 
 
 @dataclass
@@ -88,7 +101,7 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
     pseudonymisation key (default $PUCREDIT_PSEUDONYM_KEY, else random per process).
     """
     workdir = make_workdir()
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(workdir / "spill")})
+    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill")})
     try:
         con.execute("SET enable_progress_bar = false")  # DuckDB's bar would write into stdout, e.g. the JSON
     except duckdb.InvalidInputException:
@@ -97,6 +110,9 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
         lpr_table = reference.load_lpr(lpr)
         reference.register_lpr(con, lpr_table)
         source = open_source(con, path, TAPE_COLUMNS, "tape_raw", workdir, sheet)
+        rows = con.execute("SELECT count(*) FROM tape_raw").fetchone()[0]
+        con.execute(f"SET memory_limit = '{memory_limit(rows)}'")
+        con.execute("SET preserve_insertion_order = false")  # row numbers travel in _row from here on
         findings, rate_shape = check_tape_rows(con, source, reference.lpr_coverage_end(lpr_table), cap)
         con.execute(f"CREATE VIEW tape_plain AS SELECT {normalised_select(source, TAPE_COLUMNS)} FROM tape_raw")
         if source.fmt != "parquet":  # parse text once, not in every later query
