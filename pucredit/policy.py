@@ -81,6 +81,11 @@ class ServiceReport(_Strict):
     due_days_after_half_year: int
 
 
+class Pricing(_Strict):
+    clause: str
+    high_fee_threshold_pp: Sourced
+
+
 class Passthrough(_Strict):
     min_months: int
     min_lpr_changes: int
@@ -97,6 +102,7 @@ class Policy(_Strict):
     key_counties: KeyCounties
     service_report: ServiceReport
     passthrough: Passthrough
+    pricing: Pricing
     sha256: str = ""
 
     def segment_sql(self, name: str) -> str:
