@@ -23,6 +23,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "projected_total_growth": ("按当前节奏预计全年各项贷款增速", "All-loan growth for the year at the current pace"),
     "share": ("占比", "Share"),
     "change": ("增减", "Change"),
+    "tenor_band": ("期限", "Tenor"),
+    "guarantee": ("担保方式", "Guarantee"),
+    "first_or_repeat": ("首贷与否", "First or repeat loan"),
+    "line_band": ("单户授信额度（元）", "Credit line (yuan)"),
+    "repayment": ("还款方式", "Repayment"),
+    "segment": ("业务类别", "Segment"),
+    "other": ("其他贷款", "Other loans"),
+    "all": ("全部新发放贷款", "All new loans"),
+    "first": ("首贷", "first loan"),
+    "repeat": ("非首贷", "repeat borrower"),
     "national_growth": ("全国增速", "National growth"),
     "bank_growth_yoy": ("本行同比增速", "Bank growth (yoy)"),
     "basis": ("统计口径", "Basis"),
@@ -75,3 +85,16 @@ def borrower_type_label(code: str, lang: str = "zh") -> str:
     from .schema import BORROWER_TYPES
 
     return BORROWER_TYPES.get(code, code) if lang == "zh" else BORROWER_TYPE_LABELS_EN.get(code, code)
+
+
+def value_label(column: str, value, lang: str = "zh") -> str:
+    """A code as a reader should see it: enum codes in Chinese (zh) or plain English, segments by name."""
+    from .schema import COLUMNS_BY_NAME
+
+    if column == "borrower_type":
+        return borrower_type_label(value, lang)
+    if column in COLUMNS_BY_NAME and COLUMNS_BY_NAME[column].enum:
+        return COLUMNS_BY_NAME[column].enum.get(value, value) if lang == "zh" else str(value).replace("_", " ")
+    if value in LABELS:
+        return label(value, lang)
+    return str(value)

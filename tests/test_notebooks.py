@@ -56,3 +56,22 @@ def test_papermill_documents_the_parameters():
         params = papermill.inspect_notebook(str(path))
         assert {"bank_file", "period", "lang", "policy"} <= set(params), path.name
         assert all(p["help"] for p in params.values()), path.name
+
+
+DEMO_BANKS = ("CB01", "RB01")  # LB01, the notebooks' default, runs under nbval in `make test`
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("bank", DEMO_BANKS)
+def test_notebook_runs_on_every_demo_bank(path, bank, tmp_path):
+    """Each report runs top to bottom on the other demo banks too (a city bank without agri loans,
+    a rural bank with county deposits), in English as well as Chinese."""
+    from pucredit.run import execute_notebook
+
+    lang = "en" if bank == "RB01" else "zh"
+    execute_notebook(path, tmp_path / path.name, {"bank_file": bank, "period": "2024", "lang": lang, "policy": ""},
+                     timeout=600)
+    executed = nbformat.read(tmp_path / path.name, as_version=4)
+    outputs = [o for c in code_cells(executed) for o in c.outputs]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr"], "warnings reach the report"
