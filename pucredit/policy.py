@@ -86,6 +86,12 @@ class Pricing(_Strict):
     high_fee_threshold_pp: Sourced
 
 
+class Structure(_Strict):
+    clause: str
+    small_credit_loan_max_cny: Sourced
+    medium_long_term_min_months: int
+
+
 class Passthrough(_Strict):
     min_months: int
     min_lpr_changes: int
@@ -103,6 +109,7 @@ class Policy(_Strict):
     service_report: ServiceReport
     passthrough: Passthrough
     pricing: Pricing
+    structure: Structure
     sha256: str = ""
 
     def segment_sql(self, name: str) -> str:
