@@ -9,6 +9,8 @@ contract's first_loans keys follow CONTRACT §3.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -269,8 +271,9 @@ def cohorts(histories: pd.DataFrame, bank: Bank, horizons=(6, 12, 24)) -> pd.Dat
 def default_odds(histories: pd.DataFrame, horizon: int = 12):
     """Logistic GLM of default within ``horizon`` months on first loan, borrower type and guarantee, fitted
     on aggregated cells (successes and failures per covariate cell: exact for categorical covariates, and
-    fast on large tapes). exp(coefficient of is_first_loan) is the first-loan odds ratio. None when the
-    window holds too few loans or no defaults."""
+    fast on large tapes). exp(coefficient of is_first_loan) is the first-loan odds ratio. When a control
+    cell is perfectly separated the model falls back to first loan alone (``fit.model.formula`` says
+    which). None when the window holds too few loans or defaults."""
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
@@ -282,5 +285,16 @@ def default_odds(histories: pd.DataFrame, horizon: int = 12):
              .groupby(["is_first_loan", "borrower_type", "guarantee"], as_index=False)
              .agg(defaults=("defaulted", "sum"), loans=("defaulted", "size")))
     cells["performing"] = cells["loans"] - cells["defaults"]
-    return smf.glm("defaults + performing ~ is_first_loan + C(borrower_type) + C(guarantee)", data=cells,
-                   family=sm.families.Binomial()).fit()
+    for formula in ("defaults + performing ~ is_first_loan + C(borrower_type) + C(guarantee)",
+                    "defaults + performing ~ is_first_loan"):
+        with warnings.catch_warnings():  # separation is detected below and handled, not printed
+            warnings.simplefilter("ignore")
+            fit = smf.glm(formula, data=cells, family=sm.families.Binomial()).fit()
+        # a cell without defaults (or without performing loans) drives its coefficient to infinity:
+        # then the controls are dropped rather than reporting an overflowing odds ratio
+        if fit.converged and np.abs(fit.params).max() < SEPARATION_LIMIT:
+            break
+    return fit
+
+
+SEPARATION_LIMIT = 15.0  # |log odds| beyond this means a covariate cell is perfectly separated
