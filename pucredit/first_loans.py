@@ -9,14 +9,13 @@ contract's first_loans keys follow CONTRACT §3.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from .periods import Period
 from .pricing import in_period
 from .sql import as_float, sum_cny, weighted_mean
+from .stats import glm_on_cells
 from .tape import Bank
 
 SEGMENT_WHERE = {"inclusive_smb": "is_inclusive_smb", "inclusive_agri": "is_inclusive_agri", "all": "true"}
@@ -274,9 +273,6 @@ def default_odds(histories: pd.DataFrame, horizon: int = 12):
     fast on large tapes). exp(coefficient of is_first_loan) is the first-loan odds ratio. When a control
     cell is perfectly separated the model falls back to first loan alone (``fit.model.formula`` says
     which). None when the window holds too few loans or defaults."""
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
-
     seen = histories[histories["months_observed"] >= horizon].copy()
     seen["defaulted"] = (seen["months_to_default"] <= horizon).astype(int)
     if len(seen) < 100 or seen["defaulted"].sum() < 5:
@@ -285,16 +281,7 @@ def default_odds(histories: pd.DataFrame, horizon: int = 12):
              .groupby(["is_first_loan", "borrower_type", "guarantee"], as_index=False)
              .agg(defaults=("defaulted", "sum"), loans=("defaulted", "size")))
     cells["performing"] = cells["loans"] - cells["defaults"]
-    for formula in ("defaults + performing ~ is_first_loan + C(borrower_type) + C(guarantee)",
-                    "defaults + performing ~ is_first_loan"):
-        with warnings.catch_warnings():  # separation is detected below and handled, not printed
-            warnings.simplefilter("ignore")
-            fit = smf.glm(formula, data=cells, family=sm.families.Binomial()).fit()
-        # a cell without defaults (or without performing loans) drives its coefficient to infinity:
-        # then the controls are dropped rather than reporting an overflowing odds ratio
-        if fit.converged and np.abs(fit.params).max() < SEPARATION_LIMIT:
-            break
-    return fit
+    return glm_on_cells(cells, ["defaults + performing ~ is_first_loan + C(borrower_type) + C(guarantee)",
+                                "defaults + performing ~ is_first_loan"])
 
 
-SEPARATION_LIMIT = 15.0  # |log odds| beyond this means a covariate cell is perfectly separated

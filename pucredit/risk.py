@@ -11,6 +11,7 @@ import pandas as pd
 
 from .periods import Period
 from .sql import sum_cny
+from .stats import glm_on_cells
 from .tape import Bank
 from .volume import stock_at
 
@@ -231,13 +232,9 @@ def due_diligence(bank: Bank, period: Period, branches: pd.DataFrame) -> pd.Data
 
 def default_drivers(bank: Bank, end: pd.Timestamp, horizon: int = 12):
     """Binomial GLM of default within ``horizon`` months (first NPL month) on segment, borrower type,
-    guarantee, first loan and credit-line band, fitted on aggregated cells; odds ratios with CIs via
-    exp(params), exp(conf_int()). None with too few loans or defaults."""
-    import warnings
-
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
-
+    guarantee, first loan and credit-line band, fitted on aggregated cells (fewer controls when a cell is
+    perfectly separated); odds ratios with CIs via exp(params), exp(conf_int()). None with too few
+    loans or defaults."""
     frame = bank.sql(f"""
         WITH bad AS (SELECT loan_id, min(as_of) AS bad_month FROM {{loans}} WHERE is_npl GROUP BY loan_id)
         SELECT CASE WHEN is_inclusive_smb THEN 'inclusive_smb' WHEN is_inclusive_agri THEN 'inclusive_agri'
@@ -259,7 +256,7 @@ def default_drivers(bank: Bank, end: pd.Timestamp, horizon: int = 12):
         defaults = frame.groupby(column)["defaults"].transform("sum")
         frame = frame[defaults > 0]
     frame["performing"] = frame["loans"] - frame["defaults"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return smf.glm("defaults + performing ~ C(segment) + C(borrower_type) + C(guarantee) + is_first_loan"
-                       " + C(line_band)", data=frame, family=sm.families.Binomial()).fit()
+    return glm_on_cells(frame, [
+        "defaults + performing ~ C(segment) + C(borrower_type) + C(guarantee) + is_first_loan + C(line_band)",
+        "defaults + performing ~ C(segment) + C(guarantee) + is_first_loan",
+        "defaults + performing ~ is_first_loan"])
