@@ -131,20 +131,30 @@ def migration_matrix(bank: Bank, start: pd.Timestamp, end: pd.Timestamp, where: 
 
 def monthly_formation(bank: Bank, where: str = "is_inclusive_smb", since: pd.Timestamp | None = None) -> pd.DataFrame:
     """Per month (from ``since`` on): performing balance at the previous month end, the part of it that is
-    non-performing this month (NPL formation), and last month's NPL balance that performs again (cure)."""
+    non-performing this month (NPL formation), and last month's NPL balance that performs again (cure).
+    A loan's previous row must be the previous month end; loans that left the tape count as not formed."""
     window = "true" if since is None else f"as_of >= DATE '{(since - pd.DateOffset(months=1)).date()}'"
     frame = bank.sql(f"""
-        WITH cur AS (SELECT loan_id, as_of, is_npl, balance_cny FROM {{loans}} WHERE {where} AND {window}),
-             prev AS (SELECT loan_id, last_day(as_of + INTERVAL 1 MONTH) AS as_of, is_npl AS was_npl,
-                             balance_cny AS prev_balance FROM {{loans}}
-                      WHERE {where} AND balance_cny > 0 AND {window})
-        SELECT p.as_of, {sum_cny('prev_balance', 'NOT was_npl')} AS performing_cny,
-               {sum_cny('prev_balance', 'NOT was_npl AND c.is_npl')} AS formed_cny,
-               {sum_cny('prev_balance', 'was_npl')} AS npl_cny,
-               {sum_cny('prev_balance', 'was_npl AND c.is_npl = false')} AS cured_cny
-        FROM prev p LEFT JOIN cur c ON c.loan_id = p.loan_id AND c.as_of = p.as_of
-        WHERE p.as_of <= (SELECT max(as_of) FROM cur)
-        GROUP BY p.as_of ORDER BY p.as_of
+        WITH rows AS (
+            SELECT as_of, is_npl, balance_cny,
+                   lag(is_npl) OVER w AS was_npl, lag(balance_cny) OVER w AS prev_balance,
+                   lag(as_of) OVER w AS prev_as_of
+            FROM {{loans}} WHERE {where} AND {window}
+            WINDOW w AS (PARTITION BY loan_id ORDER BY as_of)
+        ), moved AS (
+            SELECT as_of, {sum_cny('prev_balance', 'NOT was_npl AND is_npl')} AS formed_cny,
+                   {sum_cny('prev_balance', 'was_npl AND NOT is_npl')} AS cured_cny
+            FROM rows WHERE prev_as_of = last_day(as_of - INTERVAL 1 MONTH) GROUP BY as_of
+        ), stock AS (
+            SELECT last_day(as_of + INTERVAL 1 MONTH) AS as_of,
+                   {sum_cny('balance_cny', 'NOT is_npl AND balance_cny > 0')} AS performing_cny,
+                   {sum_cny('balance_cny', 'is_npl')} AS npl_cny
+            FROM rows GROUP BY as_of
+        )
+        SELECT as_of, performing_cny, coalesce(formed_cny, 0) AS formed_cny, npl_cny,
+               coalesce(cured_cny, 0) AS cured_cny
+        FROM stock LEFT JOIN moved USING (as_of)
+        WHERE as_of <= (SELECT max(as_of) FROM rows) ORDER BY as_of
     """)
     frame = frame.astype({c: "float64" for c in frame.columns if c.endswith("_cny")})
     frame["as_of"] = pd.to_datetime(frame["as_of"])
