@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,23 +57,31 @@ def report_notebooks() -> list[Path]:
 
 
 def _kernel_manager_class():
-    from jupyter_client.manager import KernelManager
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
-    class IPCKernelManager(KernelManager):
-        """A kernel on IPC sockets beside its connection file: no ports, no unencrypted-TCP warning."""
+    class IPCKernelManager(AsyncKernelManager):
+        """A kernel on IPC sockets: no ports to clash and no unencrypted-TCP warning. Each kernel gets its
+        own socket path prefix in the temporary folder, so kernels started at once never share sockets.
+        (Asynchronous, as nbclient expects, so that cell timeouts are enforced.)"""
 
         @default("transport")
         def _default_transport(self):
             return "ipc"
 
+        @default("ip")
+        def _default_ip(self):
+            return os.path.join(tempfile.gettempdir(), f"pucredit-kernel-{uuid.uuid4().hex}")
+
     return IPCKernelManager
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict, timeout: int | None) -> None:
-    """Run one notebook with papermill in this process; kernel start failures are retried."""
+    """Run one notebook with papermill in this process. A kernel that fails to start (no cell ran) is
+    retried; a failure inside a cell, a cell timeout included, is not."""
     import papermill
-    from papermill.exceptions import PapermillExecutionError
 
     for attempt in range(1, KERNEL_START_TRIES + 1):
         try:
@@ -82,18 +91,21 @@ def execute_notebook(source: Path, target: Path, parameters: dict, timeout: int 
                 log_output=False,
             )
             return
-        except PapermillExecutionError:
-            raise
-        except (RuntimeError, TimeoutError, OSError) as exc:  # kernel died or did not answer at start
-            if attempt == KERNEL_START_TRIES or not _kernel_start_failure(exc):
+        except Exception:
+            if attempt == KERNEL_START_TRIES or _any_cell_ran(target):
                 raise
             time.sleep(attempt)
 
 
-def _kernel_start_failure(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(s in text for s in ("kernel died", "kernel didn't respond", "address already in use",
-                                   "kernel_info", "timed out", "zmq"))
+def _any_cell_ran(notebook: Path) -> bool:
+    """Whether papermill recorded an executed cell (it saves the notebook as cells run)."""
+    import nbformat
+
+    if not notebook.exists():
+        return False
+    cells = nbformat.read(notebook, as_version=4).cells
+    return any(c.get("execution_count") or c.get("metadata", {}).get("papermill", {}).get("start_time")
+               for c in cells if c.cell_type == "code")
 
 
 def export_html(notebook: Path, target: Path) -> None:

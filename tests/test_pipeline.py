@@ -546,12 +546,10 @@ def test_only_failed_needs_a_manifest(tmp_path, capsys):
     assert code == 2 and "no manifest" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- known bugs (strict xfail: they flag the fix)
+# ---------------------------------------------------------------- kernels: timeouts and sockets
 
-@pytest.mark.xfail(strict=True, reason="run.py's IPC KernelManager subclasses the synchronous KernelManager; "
-                   "nbclient then polls a blocking client and never enforces the cell timeout (and once it "
-                   "does, a CellTimeoutError 'timed out' is retried as if the kernel had failed to start)")
 def test_cell_timeout_is_enforced_once(tmp_path, monkeypatch):
+    """A cell running past the timeout fails the run once: a timeout is not a kernel that failed to start."""
     import papermill
 
     write_csv(tmp_path / "tape.csv", tiny_rows())
@@ -565,10 +563,8 @@ def test_cell_timeout_is_enforced_once(tmp_path, monkeypatch):
     assert len(calls) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="IPC socket names are the first free kernel-ipc-N in the notebooks "
-                   "folder, chosen before the kernel binds them: kernels started at once (batch --jobs 2, "
-                   "or two users) get the same sockets and talk to each other's kernel")
 def test_kernels_started_at_once_get_distinct_ipc_sockets(tmp_path, monkeypatch):
+    """Kernels started at once (batch --jobs 2, or two users) never share IPC sockets."""
     from pucredit.run import _kernel_manager_class
 
     monkeypatch.chdir(tmp_path)

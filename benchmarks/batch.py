@@ -1,0 +1,161 @@
+"""Report batch speed: seconds per bank with --jobs 1 and --jobs 2, and the fixed cost of a notebook.
+
+    cd /work/main && .venv/bin/python benchmarks/batch.py [--period 2025H1] [--repeat 3]
+
+From one run it prints:
+
+1. The demo batch (the banks in parameters/banks/, demo data built if missing) run with
+   ``run_batch`` into temporary report roots, once with ``jobs=1`` and once with ``jobs=2``:
+   wall seconds per bank and the speed-up ratio. Goal: speed-up >= 1.8 on two cores. A bank is
+   the unit of work, so with 3 banks on 2 workers the speed-up cannot pass 3 / 2 = 1.5 (printed
+   as the bound); each bank's own seconds show a stalled bank (a kernel that did not start).
+2. The fixed cost every report notebook pays before its first analysis line: a one-cell
+   notebook that imports the report stack (the union of the import lines of the report
+   notebooks) run with ``pucredit.run.execute_notebook``, beside the bare cost of a kernel
+   (a one-cell notebook with ``pass``) plus the same imports timed in a fresh interpreter.
+   Goal: ratio <= 1.5 (starting the stack inside a kernel costs little more than its parts).
+
+Each fixed-cost figure is the median of ``--repeat`` runs, after one warm-up (papermill's own
+import, about 2 s, is paid once per process and left out). Timings on a shared machine are
+noisy (other jobs, disk cache, CPU frequency): read the ratios rather than the seconds, and
+run it twice before believing a change of less than about 10 %. Nothing is written outside
+temporary folders; the reports of the timed batches are deleted afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from pucredit.batch import run_batch
+from pucredit.paths import BANKS_DIR
+from pucredit.run import execute_notebook, report_notebooks
+
+SPEEDUP_GOAL = 1.8
+FIXED_COST_GOAL = 1.5
+
+
+def report_imports() -> list[str]:
+    """The import lines of the report notebooks, in first-seen order."""
+    lines: list[str] = []
+    for path in report_notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                lines += [line for line in cell.source.splitlines()
+                          if line.startswith(("import ", "from ")) and line not in lines]
+    return lines
+
+
+def one_cell_notebook(path: Path, source: str) -> Path:
+    nb = new_notebook(cells=[new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def time_notebook(path: Path, repeat: int) -> list[float]:
+    times = []
+    for i in range(repeat):
+        start = time.perf_counter()
+        execute_notebook(path, path.with_name(f"{path.stem}-out-{i}.ipynb"), {}, 600)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_fresh_import(source: str, repeat: int) -> list[float]:
+    """Seconds the imports take in a new interpreter (timed inside it, interpreter start-up excluded)."""
+    code = f"import time\nt = time.perf_counter()\n{source}\nprint(time.perf_counter() - t)"
+    return [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+            for _ in range(repeat)]
+
+
+def time_batch(banks: list[Path], period: str, jobs: int, root: Path) -> tuple[float, dict]:
+    start = time.perf_counter()
+    with open(root.parent / f"progress-{jobs}.log", "w") as log:
+        manifest = run_batch(banks, period, root, jobs=jobs, stream=log)
+    return time.perf_counter() - start, manifest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--period", default="2025H1")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per fixed-cost figure (median)")
+    args = parser.parse_args()
+
+    from pucredit.synth import build_demo
+
+    build_demo()
+    banks = sorted(BANKS_DIR.glob("*.yaml"))
+    notebooks = report_notebooks()
+    imports = report_imports()
+    print(f"{len(banks)} banks ({', '.join(b.stem for b in banks)}), {len(notebooks)} notebooks "
+          f"({', '.join(n.stem for n in notebooks)}), period {args.period}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="pucredit-bench-") as tmp:
+        tmp = Path(tmp)
+        # fixed cost per notebook
+        bare = one_cell_notebook(tmp / "bare.ipynb", "pass")
+        stack = one_cell_notebook(tmp / "stack.ipynb", "\n".join(imports))
+        time_notebook(bare, 1)  # warm-up: papermill, nbconvert and the kernel spec are loaded once
+        kernel = statistics.median(time_notebook(bare, args.repeat))
+        in_kernel = statistics.median(time_notebook(stack, args.repeat))
+        fresh = statistics.median(time_fresh_import("\n".join(imports), args.repeat))
+        print(f"fixed cost measured ({args.repeat} runs each, median)", flush=True)
+
+        # the batch
+        runs = {}
+        for jobs in (1, 2):
+            root = tmp / f"jobs{jobs}" / "reports"
+            root.parent.mkdir()
+            runs[jobs] = time_batch(banks, args.period, jobs, root)
+            print(f"batch --jobs {jobs}: {runs[jobs][0]:.1f} s", flush=True)
+
+    print()
+    print("report stack imported in each notebook:")
+    for line in imports:
+        print(f"    {line}")
+    print()
+    print("batch (demo banks)")
+    print(f"{'':<26}{'jobs 1':>10}{'jobs 2':>10}")
+    per_bank = {jobs: seconds / len(banks) for jobs, (seconds, _) in runs.items()}
+    print(f"{'wall seconds':<26}{runs[1][0]:>10.1f}{runs[2][0]:>10.1f}")
+    print(f"{'seconds per bank':<26}{per_bank[1]:>10.1f}{per_bank[2]:>10.1f}")
+    for bank in banks:
+        cells = []
+        for jobs in (1, 2):
+            entry = next(e for e in runs[jobs][1]["banks"] if e["bank_file"] == str(bank.resolve()))
+            cells.append(f"{entry['seconds']:.1f}" + ("" if entry["status"] == "ok" else f" {entry['status']}"))
+        print(f"{'  ' + bank.stem + ' (own seconds)':<26}{cells[0]:>10}{cells[1]:>10}")
+    speedup = runs[1][0] / runs[2][0]
+    print()
+    print(f"{'figure':<44}{'seconds':>9}")
+    print(f"{'kernel start, bare (pass)':<44}{kernel:>9.2f}")
+    print(f"{'report stack import, fresh interpreter':<44}{fresh:>9.2f}")
+    print(f"{'  sum (reference)':<44}{kernel + fresh:>9.2f}")
+    print(f"{'kernel start + report stack in the kernel':<44}{in_kernel:>9.2f}")
+    print()
+    print(f"{'ratio':<44}{'value':>9}{'goal':>10}")
+    ratio = in_kernel / (kernel + fresh)
+    print(f"{'speed-up, jobs 2 over jobs 1':<44}{speedup:>9.2f}{'>= ' + str(SPEEDUP_GOAL):>10}"
+          f"  {'ok' if speedup >= SPEEDUP_GOAL else 'MISSED'}")
+    bound = len(banks) / -(-len(banks) // 2)
+    print(f"{'  bound: banks / ceil(banks / 2), whole banks':<44}{bound:>9.2f}")
+    print(f"{'fixed cost / (bare kernel + fresh import)':<44}{ratio:>9.2f}{'<= ' + str(FIXED_COST_GOAL):>10}"
+          f"  {'ok' if ratio <= FIXED_COST_GOAL else 'MISSED'}")
+    print(f"{'fixed cost share of a bank (jobs 1)':<44}{in_kernel * len(notebooks) / per_bank[1]:>9.2f}")
+    failed = [e for jobs in runs for e in runs[jobs][1]["banks"] if e["status"] != "ok"]
+    for entry in failed:
+        print(f"note: {entry['bank_id']} {entry['status']}: {entry['failed_notebook']} {entry['error']}")
+    print("\nTimings on a shared machine are noisy; compare ratios, and run twice.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
