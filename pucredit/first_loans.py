@@ -18,8 +18,6 @@ from .sql import as_float, sum_cny, weighted_mean
 from .stats import glm_on_cells
 from .tape import Bank
 
-SEGMENT_WHERE = {"inclusive_smb": "is_inclusive_smb", "inclusive_agri": "is_inclusive_agri", "all": "true"}
-
 
 def counts(bank: Bank, period: Period, where: str = "is_inclusive_smb") -> dict:
     """Borrowers originated in the period, those on a first loan, their share, amount and rates."""

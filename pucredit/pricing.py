@@ -292,7 +292,6 @@ def effective_rate_pct(rate_pct) -> np.ndarray:
 
 TENOR_BANDS = ((0, 6, "≤6m"), (7, 12, "7–12m"), (13, 36, "1–3y"), (37, 60, "3–5y"), (61, 10_000, ">5y"))
 LINE_BANDS_CNY = (0, 1e6, 5e6, 1e7, float("inf"))  # credit-line bands: ≤1m, 1–5m, 5–10m, >10m yuan
-SEGMENTS = ("inclusive_smb", "inclusive_agri", "other")
 
 
 def new_loans(bank: Bank, period: Period) -> pd.DataFrame:
