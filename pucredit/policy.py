@@ -92,6 +92,11 @@ class Structure(_Strict):
     medium_long_term_min_months: int
 
 
+class RiskRules(_Strict):
+    clause: str
+    vintage_default: Literal["npl", "dpd90"]
+
+
 class Passthrough(_Strict):
     min_months: int
     min_lpr_changes: int
@@ -110,6 +115,7 @@ class Policy(_Strict):
     passthrough: Passthrough
     pricing: Pricing
     structure: Structure
+    risk: RiskRules
     sha256: str = ""
 
     def segment_sql(self, name: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import write_csv
 from pucredit import cli
@@ -340,48 +340,47 @@ def test_next_good_run_replaces_whole_folder_and_clears_stale_failure(good_repor
     assert [p.name for p in (root / BANK).iterdir()] == [PERIOD]
 
 
-def _kernel_connection(pid: int) -> dict | None:
-    """The connection info of a running kernel, from its command line (-f FILE)."""
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-    except OSError:
-        return None
-    if not any("ipykernel" in a for a in args) or "-f" not in args:
-        return None
-    try:
-        return json.loads(Path(args[args.index("-f") + 1]).read_text())
-    except (OSError, ValueError, IndexError):
-        return {}
+def _kernels_of(parent: int) -> dict[int, Path]:
+    """The ipykernel children of a process, with their connection files (from their command lines)."""
+    kernels = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+            if ppid == parent and any("ipykernel" in a for a in args) and "-f" in args:
+                kernels[int(pid)] = Path(args[args.index("-f") + 1])
+    return kernels
 
 
-def _end_kernel(pid: int) -> None:
-    """SIGKILL the orphaned kernel (by its own pid) and remove the IPC socket files it left."""
-    info = _kernel_connection(pid)
-    if info is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    if info.get("transport") == "ipc":
-        base = Path(info["ip"]) if Path(info["ip"]).is_absolute() else NOTEBOOKS_DIR / info["ip"]
-        for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(f"{base}-{info[key]}").unlink()
+def _end_orphaned_kernels(kernels: dict[int, Path]) -> None:
+    """After a killed run: SIGKILL its kernels (by their own pids) and remove the files a clean shutdown
+    would have removed (the connection file and the IPC sockets)."""
+    for pid, connection_file in kernels.items():
+        with contextlib.suppress(OSError):
+            if str(connection_file) in Path(f"/proc/{pid}/cmdline").read_bytes().decode():
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            info = json.loads(connection_file.read_text())
+            if info.get("transport") == "ipc":
+                base = Path(info["ip"]) if Path(info["ip"]).is_absolute() else NOTEBOOKS_DIR / info["ip"]
+                for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
+                    Path(f"{base}-{info[key]}").unlink(missing_ok=True)
+        connection_file.unlink(missing_ok=True)
 
 
 def test_killed_run_leaves_previous_report_intact(good_report, tmp_path):
     root = copy_report_root(good_report, tmp_path / "reports")
     before = snapshot(root / BANK / PERIOD)
-    marker = tmp_path / "kernel.pid"
+    marker = tmp_path / "notebook.running"
     notebook = make_notebook(tmp_path / "sleeps.ipynb", "x = 1",
-                             f"import os, pathlib, time\npathlib.Path({str(marker)!r}).write_text(str(os.getpid()))\n"
+                             f"import pathlib, time\npathlib.Path({str(marker)!r}).write_text('running')\n"
                              "time.sleep(120)")
     code = ("import sys; from pathlib import Path; from pucredit.run import run_bank; "
             "run_bank(sys.argv[1], sys.argv[2], sys.argv[3], notebooks=[Path(sys.argv[4])])")
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     with open(tmp_path / "stderr.txt", "wb") as err:
         proc = subprocess.Popen([sys.executable, "-c", code, str(BANK_FILE), PERIOD, str(root), str(notebook)],
-                                stdout=subprocess.DEVNULL, stderr=err, env=env)
-    kernel_pid = None
+                                stdout=subprocess.DEVNULL, stderr=err)
+    kernels: dict[int, Path] = {}
     try:
         deadline = time.monotonic() + 120
         while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -389,7 +388,8 @@ def test_killed_run_leaves_previous_report_intact(good_report, tmp_path):
         assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
         assert marker.exists(), "the notebook never started"
         time.sleep(0.2)
-        kernel_pid = int(marker.read_text())
+        kernels = _kernels_of(proc.pid)
+        assert kernels, "the run's kernel"
         # the notebook is running; the staging folder is being written beside the report
         assert [p for p in (root / BANK).iterdir() if ".staging-" in p.name]
         os.kill(proc.pid, signal.SIGKILL)
@@ -398,8 +398,7 @@ def test_killed_run_leaves_previous_report_intact(good_report, tmp_path):
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
-        if kernel_pid:
-            _end_kernel(kernel_pid)
+        _end_orphaned_kernels(kernels)
     assert proc.returncode == -signal.SIGKILL
     target = root / BANK / PERIOD
     assert snapshot(target) == before
@@ -554,13 +553,31 @@ def test_cell_timeout_is_enforced_once(tmp_path, monkeypatch):
 
     write_csv(tmp_path / "tape.csv", tiny_rows())
     bank = write_bank(tmp_path, "0102", "tape.csv")
-    notebook = make_notebook(tmp_path / "slow.ipynb", "import time; time.sleep(6)")
+    notebook = make_notebook(tmp_path / "slow.ipynb", "import time; time.sleep(4)")
     calls = []
     real = papermill.execute_notebook
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: calls.append(1) or real(*a, **k))
     result = run_bank(bank, TINY_PERIOD, tmp_path / "reports", notebooks=[notebook], timeout=1)
     assert result.status == "failed" and "timed out" in result.error
     assert len(calls) == 1
+
+
+def test_kernel_that_dies_fails_the_run_promptly_and_once(tmp_path, monkeypatch):
+    """A kernel killed mid-notebook (OOM killer, a crash in C code) ends the run; it is not a hang or a retry."""
+    import papermill
+
+    write_csv(tmp_path / "tape.csv", tiny_rows())
+    bank = write_bank(tmp_path, "0102", "tape.csv")
+    notebook = make_notebook(tmp_path / "dies.ipynb", "x = 1", "import os; os._exit(1)")
+    calls = []
+    real = papermill.execute_notebook
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: calls.append(1) or real(*a, **k))
+    started = time.monotonic()
+    result = run_bank(bank, TINY_PERIOD, tmp_path / "reports", notebooks=[notebook], timeout=600)
+    assert time.monotonic() - started < 60
+    assert (result.status, result.failed_notebook) == ("failed", "dies.ipynb")
+    assert "DeadKernelError" in result.error and len(calls) == 1
+    assert Path(result.failure_notebook).is_file()
 
 
 def test_kernels_started_at_once_get_distinct_ipc_sockets(tmp_path, monkeypatch):
