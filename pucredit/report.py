@@ -162,3 +162,11 @@ def yes_no(value, lang: str) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return label("not_applicable", lang)
     return label("yes" if value else "no", lang)
+
+
+def headline(r: Report, section: str, keys: list[str]) -> str:
+    """One line of a section's metrics for the cell that CI pins (nulls print as None, floats to 6 places)."""
+    values = r.metrics[section]
+    shown = [f"{k}={'None' if values.get(k) is None else round(values[k], 6) if isinstance(values[k], float) else values[k]}"
+             for k in keys]
+    return f"{r.bank.bank_id} {r.period.label} " + " ".join(shown)

@@ -75,3 +75,20 @@ def test_notebook_runs_on_every_demo_bank(path, bank, tmp_path):
     outputs = [o for c in code_cells(executed) for o in c.outputs]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert not [o for o in outputs if o.get("name") == "stderr"], "warnings reach the report"
+
+
+def test_notebooks_run_on_a_tiny_bank(tmp_path):
+    """A bank with two snapshots, a handful of loans, no pass-through window and few defaults still gets
+    every report, with "not applicable" where an analysis needs more data."""
+    from pucredit.run import execute_notebook
+    from tests.conftest import write_csv
+    from tests.test_metrics import ROWS
+
+    write_csv(tmp_path / "tape.csv", ROWS)
+    (tmp_path / "T1.yaml").write_text('bank_id: "T1"\nname: "测试银行"\ntape: "tape.csv"\n', encoding="utf-8")
+    for path in NOTEBOOKS:
+        execute_notebook(path, tmp_path / path.name,
+                         {"bank_file": str(tmp_path / "T1.yaml"), "period": "2024H1", "lang": "zh", "policy": ""},
+                         timeout=600)
+        outputs = [o for c in code_cells(nbformat.read(tmp_path / path.name, as_version=4)) for o in c.outputs]
+        assert not [o for o in outputs if o.get("name") == "stderr"], path.name
