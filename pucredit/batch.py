@@ -105,6 +105,7 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
                                      accepted=f"--period {manifest['period']} with --only-failed"))
         previous = {entry["bank_file"]: entry for entry in manifest["banks"]}
         files = [f for f in files if previous.get(str(f), {}).get("status") != "ok"]
+    _refuse_shared_bank_ids(files)
     root.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.timezone.utc)
     printer = ProgressPrinter(len(files), len(report_notebooks()), stream)
@@ -136,6 +137,26 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
     }
     write_manifest(root, manifest)
     return manifest
+
+
+def _refuse_shared_bank_ids(files: list[Path]) -> None:
+    """Two bank files with one bank_id would write into the same report folder."""
+    from .banks import load_bank
+
+    seen: dict[str, Path] = {}
+    problems = []
+    for path in files:
+        try:
+            bank_id = load_bank(path).bank_id
+        except InputError:
+            continue  # reported by that bank's own run
+        if bank_id in seen:
+            problems.append(Problem(file=str(path), column="bank_id", rule="duplicate_bank", value=bank_id,
+                                    message=f"the same bank_id as {seen[bank_id]}",
+                                    accepted="one bank file per bank_id in a batch"))
+        seen.setdefault(bank_id, path)
+    if problems:
+        raise InputError(problems)
 
 
 def _drain(queue, printer: ProgressPrinter) -> None:

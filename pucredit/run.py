@@ -134,7 +134,10 @@ def _offline(html: str) -> str:
 
 
 def _failure_details(exc: Exception) -> tuple[int | None, str]:
-    cell = getattr(exc, "exec_count", None)
+    """The failing cell as its position in the executed notebook (1-based, papermill's injected
+    parameters cell included), and the error."""
+    index = getattr(exc, "cell_index", None)
+    cell = None if index is None else index + 1
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     message = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
     return cell, message.strip()[:2000]
@@ -174,9 +177,14 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
         result.error = str(exc)[:4000]
         result.seconds = round(time.perf_counter() - started, 2)
         return result
+    except Exception as exc:  # an analysis that failed on valid input: recorded, the batch goes on
+        result.status, result.error = "failed", f"metrics: {type(exc).__name__}: {exc}"[:4000]
+        result.seconds = round(time.perf_counter() - started, 2)
+        return result
 
     target = out_root / bank.bank_id / parsed.label
     staging = target.with_name(f".{parsed.label}.staging-{os.getpid()}")
+    _remove_abandoned(target)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
@@ -206,6 +214,16 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         result.seconds = round(time.perf_counter() - started, 2)
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Staging folders of runs that were killed (their process is gone) are removed."""
+    import psutil
+
+    for folder in target.parent.glob(f".{target.name}.staging-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _replace_folder(staging: Path, target: Path) -> None:

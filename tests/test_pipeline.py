@@ -595,3 +595,13 @@ def test_kernels_started_at_once_get_distinct_ipc_sockets(tmp_path, monkeypatch)
     finally:
         for km in managers:
             km.cleanup_connection_file()
+
+
+def test_batch_refuses_two_bank_files_with_one_bank_id(tmp_path, capsys):
+    write_csv(tmp_path / "tape.csv", tiny_rows())
+    first = write_bank(tmp_path, "0102", "tape.csv")
+    second = tmp_path / "again.yaml"
+    second.write_text(Path(first).read_text(encoding="utf-8"), encoding="utf-8")
+    code = cli.main(["batch", str(first), str(second), "--period", TINY_PERIOD, "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "duplicate_bank" not in err and "the same bank_id" in err and "again.yaml" in err
