@@ -126,10 +126,14 @@ def estimate_passthrough(series: pd.DataFrame, lpr: pd.DataFrame, min_months: in
     y = series["rate_pct"].astype(float).rename("rate")
     x = series[["lpr_1y_pct"]].astype(float).rename(columns={"lpr_1y_pct": "lpr"})
     y.index = x.index = pd.PeriodIndex(series.index, freq="M")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = UECM(y, 1, x, 1, trend="c").fit(cov_type="HC1")
-        bounds = result.bounds_test(case=3)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = UECM(y, 1, x, 1, trend="c").fit(cov_type="HC1")
+            bounds = result.bounds_test(case=3)
+    except (np.linalg.LinAlgError, ValueError) as exc:  # e.g. rates that never move: nothing to identify
+        return PassThrough(None, None, None, None, reason=f"the error-correction model cannot be fitted ({exc})",
+                           **common)
     params, ci = result.params, result.conf_int(alpha)
     long_ci = result.ci_conf_int(alpha).loc["lpr"]
     speed, speed_ci = float(params["rate.L1"]), (float(ci.loc["rate.L1", 0]), float(ci.loc["rate.L1", 1]))
