@@ -39,7 +39,7 @@ lab: data
 # Re-execute the notebooks on the demo data and store the outputs of the NBVAL_CHECK_OUTPUT cells
 # (on purpose, after a change that moves the demo figures); all other cells stay without outputs.
 pin: data
-	$(PY) tools/pin_outputs.py notebooks/[0-9][0-9]_*.ipynb
+	$(PY) tools/pin_outputs.py notebooks/[0-9][0-9]_*.ipynb notebooks/peers.ipynb
 
 # Re-resolve requirements.lock from pyproject.toml in a scratch environment (on purpose only).
 lock:

@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
     p.add_argument("--only-failed", action="store_true", help="re-run only the banks the last manifest marks failed")
 
+    p = sub.add_parser("peers", help="compare many banks' reports for one period (for supervisors)")
+    p.add_argument("root", help="report root holding <bank_id>/<period>/metrics.json (the --out of run or batch)")
+    p.add_argument("--period", required=True)
+    p.add_argument("--out", default=None, help="report folder (default ROOT/_peers/<period>)")
+    p.add_argument("--anonymise", action="store_true",
+                   help="bank ids become letters; the key is written to peers_key.csv beside the report")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
+
     p = sub.add_parser("synth", help="write synthetic contract-shaped tapes with known true parameters")
     p.add_argument("--bank", help="a demo bank (LB01, CB01, RB01); default: all three")
     p.add_argument("--rows", type=int, help="scale the bank to about this many rows")
@@ -159,6 +168,22 @@ def cmd_batch(args) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
+def cmd_peers(args) -> int:
+    from .peers import run_peers
+
+    print(f"comparing the banks under {args.root} for {args.period}", file=sys.stderr)
+    try:
+        target = run_peers(args.root, args.period, args.out, anonymous=args.anonymise, lang=args.lang,
+                           timeout=args.timeout)
+    except InputError:
+        raise
+    except Exception as exc:  # the notebook failed on valid input
+        print(f"peer report failed: {type(exc).__name__}: {str(exc)[-2000:]}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"peer report in {target}")
+    return EXIT_OK
+
+
 def cmd_synth(args) -> int:
     from .paths import DEMO_DIR
     from .synth import synth_command
@@ -175,7 +200,7 @@ def cmd_demo(args) -> int:
     return run_demo(args.period, args.jobs, Path(args.out) if args.out else REPORTS_DIR)
 
 
-COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "batch": cmd_batch, "synth": cmd_synth, "demo": cmd_demo}
+COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "batch": cmd_batch, "peers": cmd_peers, "synth": cmd_synth, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

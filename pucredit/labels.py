@@ -66,7 +66,78 @@ LABELS: dict[str, tuple[str, str]] = {
     "report_totals": ("各项贷款口径", "Total loans from"),
     "totals_file": ("机构汇总文件", "the totals file"),
     "tape": ("贷款明细（全部贷款）", "the tape (all loans)"),
+    # peer comparison measures (pucredit.peers.MEASURES) and targets
+    "inclusive_smb_growth": ("普惠型小微贷款增速", "Inclusive small-micro growth"),
+    "total_loans_growth": ("各项贷款增速", "All-loan growth"),
+    "inclusive_smb_growth_gap_pp": ("普惠型小微增速差（百分点）", "Small-micro growth gap (pp)"),
+    "inclusive_agri_growth": ("普惠型涉农贷款增速", "Inclusive agri growth"),
+    "inclusive_agri_growth_gap_pp": ("普惠型涉农增速差（百分点）", "Agri growth gap (pp)"),
+    "key_county_growth": ("重点帮扶县贷款增速", "Key-county growth"),
+    "poverty_area_growth": ("脱贫地区贷款增速", "Poverty-area growth"),
+    "inclusive_smb_balance_cny": ("普惠型小微贷款余额", "Inclusive small-micro balance"),
+    "inclusive_smb_new_rate_pct": ("新发放普惠型小微贷款利率（%）", "New small-micro rate (%)"),
+    "inclusive_smb_new_spread_pp": ("较LPR加点（百分点）", "Spread over LPR (pp)"),
+    "inclusive_smb_new_allin_rate_pct": ("综合融资成本（%）", "All-in cost (%)"),
+    "passthrough_long_run": ("LPR长期传导系数", "Long-run LPR pass-through"),
+    "first_loan_share": ("首贷户占比", "First-loan share"),
+    "first_loan_borrowers": ("首贷户数", "First-loan borrowers"),
+    "new_credit_share": ("新发放信用贷款占比", "Credit loans in new lending"),
+    "inclusive_smb_npl_ratio": ("普惠型小微不良率", "Small-micro NPL ratio"),
+    "total_npl_ratio": ("各项贷款不良率", "All-loan NPL ratio"),
+    "inclusive_smb_npl_headroom_pp": ("不良容忍度余量（百分点）", "NPL headroom (pp)"),
+    "quality_errors": ("校验错误数", "Validation errors"),
+    "quality_warnings": ("校验警告数", "Validation warnings"),
+    "npl_tolerance": ("不良容忍度", "NPL tolerance"),
 }
+
+# validation rules and plausibility checks (pucredit.validate, pucredit.quality)
+RULE_LABELS: dict[str, tuple[str, str]] = {
+    "missing_value": ("必填值缺失", "required value missing"),
+    "bad_date": ("日期无法识别", "unreadable date"),
+    "bad_number": ("数值无法识别", "unreadable number"),
+    "bad_integer": ("整数无法识别", "unreadable whole number"),
+    "bad_bool": ("是否标识无法识别", "unreadable yes/no"),
+    "bad_enum": ("取值不在约定范围", "value not accepted"),
+    "not_month_end": ("数据日期不是月末", "snapshot not at a month end"),
+    "negative_balance": ("贷款余额为负", "negative balance"),
+    "nonpositive_amount": ("发放金额不为正", "amount not positive"),
+    "negative_credit_line": ("授信额度为负", "negative credit line"),
+    "negative_days_past_due": ("逾期天数为负", "negative days past due"),
+    "maturity_before_origination": ("到期日早于发放日", "maturity before origination"),
+    "originated_after_snapshot": ("发放日晚于数据日期", "originated after the snapshot"),
+    "negative_rate": ("执行利率为负", "negative rate"),
+    "rate_implausible": ("执行利率高于36%", "rate above 36 %"),
+    "rate_below_one_pct": ("执行利率低于1%（疑为小数）", "rate below 1 % (a fraction?)"),
+    "balance_above_credit_line": ("余额超过授信额度", "balance above the credit line"),
+    "amount_above_credit_line": ("发放金额超过授信额度", "amount above the credit line"),
+    "risk_class_vs_days_past_due": ("逾期90天以上仍为正常或关注", "90+ days past due but performing"),
+    "county_code_format": ("县域代码不是6位", "county code not 6 digits"),
+    "after_lpr_table": ("发放日超出LPR表范围", "originated after the LPR table"),
+    "negative_fee": ("收费为负", "negative fee"),
+    "duplicate_key": ("借据重复", "duplicate loan snapshot"),
+    "origination_changed": ("发放要素在各期不一致", "origination facts change between snapshots"),
+    "first_loan_not_first": ("首贷标识与客户历史不符", "first-loan flag against the borrower's history"),
+    "rate_as_fraction": ("利率按小数填报", "rates given as fractions"),
+    "unknown_columns": ("不在约定内的列", "columns not in the contract"),
+    "totals_month_missing": ("汇总文件缺少月份", "totals month missing"),
+    "tape_above_totals": ("明细余额超过汇总", "tape above the totals"),
+    "farmer_business_not_agri": ("农户经营性贷款未标涉农", "farmer's operating loan not flagged agri"),
+    "enterprise_not_business": ("企业贷款未标经营性", "enterprise loan not flagged operating"),
+    "rate_far_below_lpr": ("新发放利率明显低于LPR", "new loan priced far below the LPR"),
+    "rate_above_lpr_multiple": ("新发放利率超过LPR的倍数上限", "new loan above the LPR multiple"),
+    "poverty_household_over_limit": ("脱贫人口小额信贷超出金额或期限", "poverty-household loan over the amount or term limit"),
+    "negative_total": ("各项贷款为负", "negative total loans"),
+    "npl_above_total": ("不良超过各项贷款", "NPL above total loans"),
+    "ragged_row": ("行的列数不对", "row with the wrong number of fields"),
+    "any": ("任一检查", "any check"),
+}
+
+
+def rule_label(rule: str, lang: str = "zh") -> str:
+    """A validation rule or plausibility check in words (the code itself when the table lacks it)."""
+    zh, en = RULE_LABELS.get(rule, (rule, rule))
+    return zh if lang == "zh" else en
+
 
 BORROWER_TYPE_LABELS_EN = {
     "small_micro_enterprise": "Small/micro enterprise", "individual_business": "Individual business",

@@ -97,6 +97,18 @@ class RiskRules(_Strict):
     vintage_default: Literal["npl", "dpd90"]
 
 
+class QualityRules(_Strict):
+    """Plausibility checks beyond the contract (notice 五(十一)); most thresholds are analysts' choices."""
+
+    clause: str
+    poverty_household_max_amount_cny: Sourced
+    poverty_household_max_term_months: Sourced
+    rate_floor_below_lpr_pp: Sourced
+    rate_ceiling_lpr_multiple: Sourced
+    threshold_band: Sourced
+    branch_break_z: Sourced
+
+
 class Passthrough(_Strict):
     min_months: int
     min_lpr_changes: int
@@ -116,11 +128,12 @@ class Policy(_Strict):
     pricing: Pricing
     structure: Structure
     risk: RiskRules
+    quality: QualityRules
     sha256: str = ""
 
     def segment_sql(self, name: str) -> str:
         """SQL predicate over tape columns that is true for rows of the segment (clause 二(一))."""
-        return "(" + " OR ".join(_rule_sql(r) for r in self.segments[name].rules) + ")"
+        return "(" + " OR ".join(rule_sql(r) for r in self.segments[name].rules) + ")"
 
     def npl_sql(self) -> str:
         """SQL predicate for non-performing rows (substandard, doubtful, loss by default)."""
@@ -132,13 +145,14 @@ def _quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _rule_sql(rule: SegmentRule) -> str:
+def rule_sql(rule: SegmentRule, with_credit_line: bool = True) -> str:
+    """SQL predicate of one segment rule; without its credit-line limit for threshold checks."""
     parts = ["borrower_type IN (" + ", ".join(_quote(t) for t in rule.borrower_types) + ")"]
     if rule.is_business is not None:
         parts.append(f"is_business = {str(rule.is_business).lower()}")
     if rule.is_agri is not None:
         parts.append(f"is_agri = {str(rule.is_agri).lower()}")
-    if rule.credit_line_max_cny is not None:
+    if with_credit_line and rule.credit_line_max_cny is not None:
         parts.append(f"credit_line_cny <= {rule.credit_line_max_cny!r}")
     return "(" + " AND ".join(parts) + ")"
 

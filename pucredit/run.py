@@ -12,6 +12,7 @@ several banks start kernels at once).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -54,6 +55,16 @@ class RunResult:
 def report_notebooks() -> list[Path]:
     """The analysis notebooks in reading order (notebooks/NN_name.ipynb)."""
     return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names the notebook's ``parameters`` cell declares (``name: type = value`` or ``name = value``)."""
+    import re
+
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    source = "".join(next(("".join(c["source"]) for c in cells
+                           if "parameters" in c.get("metadata", {}).get("tags", [])), ""))
+    return set(re.findall(r"^([A-Za-z_]\w*)\s*[:=]", source, flags=re.M))
 
 
 def _kernel_manager_class():
@@ -192,8 +203,9 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
         for source in notebooks or report_notebooks():
             executed = staging / source.name
             say(f"running {source.stem}")
+            exports = {"export_dir": str(staging)} if "export_dir" in declared_parameters(source) else {}
             try:
-                execute_notebook(source, executed, parameters, timeout)
+                execute_notebook(source, executed, {**parameters, **exports}, timeout)
             except Exception as exc:  # a notebook failure is recorded, never raised: the batch goes on
                 result.status = "failed"
                 result.failed_notebook = source.name

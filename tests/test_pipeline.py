@@ -31,7 +31,7 @@ from pucredit.metrics import compute_metrics, to_json
 from pucredit.paths import BANKS_DIR, NOTEBOOKS_DIR
 from pucredit.policy import load_policy
 from pucredit.report import check_parameters
-from pucredit.run import FAILURES, REMOVE_FROM_HTML_TAG, report_notebooks, run_bank
+from pucredit.run import FAILURES, REMOVE_FROM_HTML_TAG, declared_parameters, report_notebooks, run_bank
 from pucredit.tape import open_tape
 
 BANK = "CB01"  # the demo bank without a totals file: the quickest real run
@@ -92,7 +92,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def expected_files() -> set[str]:
-    return {"metrics.json"} | {f"{nb.stem}{ext}" for nb in report_notebooks() for ext in (".ipynb", ".html")}
+    """Notebooks and their HTML, metrics.json, and what the notebooks export (audit sample, filing table)."""
+    return ({"metrics.json", f"audit_sample_{BANK}_{PERIOD}.csv", f"service_report_summary_{BANK}_{PERIOD}.csv"}
+            | {f"{nb.stem}{ext}" for nb in report_notebooks() for ext in (".ipynb", ".html")})
 
 
 def copy_report_root(good_report, dest: Path) -> Path:
@@ -200,7 +202,11 @@ def test_executed_notebooks_ran_with_the_bank_parameters(good_report):
         nb = nbformat.read(root / BANK / PERIOD / source.name, as_version=4)
         meta = nb.metadata.papermill
         assert meta.exception in (None, False)
-        assert meta.parameters == {"bank_file": str(BANK_FILE), "period": PERIOD, "lang": "zh", "policy": "2024"}
+        expected = {"bank_file": str(BANK_FILE), "period": PERIOD, "lang": "zh", "policy": "2024"}
+        if "export_dir" in meta.parameters:  # notebooks that export files write them into the report folder
+            assert "export_dir" in declared_parameters(source)
+            expected["export_dir"] = meta.parameters["export_dir"]
+        assert meta.parameters == expected
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(c.execution_count for c in code), source.name
         assert not [o for c in code for o in c.outputs if o.output_type == "error"], source.name

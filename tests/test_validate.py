@@ -196,6 +196,16 @@ def test_warnings_only_exit_zero(write_tape, capsys):
     assert problem(report, "balance_above_credit_line")["severity"] == "warning"
 
 
+@pytest.mark.parametrize("row, rule, column", [
+    ({"borrower_type": "farmer", "is_business": "true", "is_agri": "false"}, "farmer_business_not_agri", "is_agri"),
+    ({"borrower_type": "other_enterprise", "is_business": "false"}, "enterprise_not_business", "is_business"),
+])
+def test_segment_flags_against_borrower_type_warn(write_tape, capsys, row, rule, column):
+    code, report = validate(write_tape(with_row(row)), capsys)
+    found = problem(report, rule)
+    assert code == 0 and found["severity"] == "warning" and found["column"] == column and found["row"] == 4  # header is row 1
+
+
 def test_text_output_names_file_row_column(write_tape, capsys):
     path = write_tape(with_row({"balance_cny": "abc"}))
     assert main(["validate", str(path)]) == 2
