@@ -101,3 +101,16 @@ class InputError(PucreditError):
 
 class AnalysisError(PucreditError):
     """An analysis could not be carried out on valid input (exit code 1)."""
+
+
+def check_model(model, params: dict, accepted: str, file: str = "notebook parameters"):
+    """Validate ``params`` with a pydantic model; each problem names the parameter, its value and what is accepted."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise InputError([Problem(file=file, rule="bad_parameter", column=".".join(map(str, e["loc"])) or None,
+                                  message=e["msg"], value=None if e["type"] == "missing" else repr(e.get("input")),
+                                  accepted=accepted)
+                          for e in exc.errors()]) from None

@@ -19,9 +19,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, check_model
 from .paths import NOTEBOOKS_DIR
 
 PEERS_NOTEBOOK = NOTEBOOKS_DIR / "peers.ipynb"
@@ -78,14 +78,8 @@ class PeerParameters(BaseModel):
 def check_parameters(**params) -> PeerParameters:
     from .periods import parse_period
 
-    try:
-        checked = PeerParameters.model_validate(params)
-    except ValidationError as exc:
-        raise InputError([Problem(file="notebook parameters", rule="bad_parameter", column=".".join(map(str, e["loc"])),
-                                  message=e["msg"], value=repr(e.get("input")),
-                                  accepted="root (text), period (2024, 2024H1, 2024Q3, 2024-05; text), "
-                                           "anonymise (True/False), lang (zh or en), export_dir (text)")
-                          for e in exc.errors()]) from None
+    checked = check_model(PeerParameters, params, "root (text), period (2024, 2024H1, 2024Q3, 2024-05; text), "
+                                                  "anonymise (True/False), lang (zh or en), export_dir (text)")
     return checked.model_copy(update={"period": parse_period(checked.period).label})
 
 
@@ -250,6 +244,10 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     root = Path(root).resolve()
     load(root, period)  # bad input stops here, before a kernel starts
     target = Path(out).resolve() if out else root / PEERS_FOLDER / period
+    if target.exists() and not (target / PEERS_NOTEBOOK.name).is_file():
+        raise InputError(Problem(file=str(target), rule="would_overwrite",
+                                 message="the folder exists and is not a peer report; it is not replaced",
+                                 accepted="a new folder, or a previous peer report's folder"))
     staging = target.with_name(f".{target.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, check_model
 from .periods import Period
 from .policy import rule_sql
 from .read import pseudonym_sql
@@ -313,14 +313,8 @@ class AuditParameters(BaseModel):
 
 def check_audit_parameters(**params) -> AuditParameters:
     """Check the audit parameters; raw ids go only into an export, so a key file needs an export folder."""
-    try:
-        checked = AuditParameters.model_validate(params)
-    except ValidationError as exc:
-        raise InputError([Problem(file="notebook parameters", rule="bad_parameter", column=".".join(map(str, e["loc"])),
-                                  message=e["msg"], value=repr(e.get("input")),
-                                  accepted="audit_size (whole number >= 1), audit_seed (whole number >= 0), "
-                                           "export_dir and pseudonym_key_file (text)")
-                          for e in exc.errors()]) from None
+    checked = check_model(AuditParameters, params, "audit_size (whole number >= 1), audit_seed (whole number >= 0), "
+                                                    "export_dir and pseudonym_key_file (text)")
     if checked.pseudonym_key_file and not checked.export_dir:
         raise InputError(Problem(file="notebook parameters", rule="bad_parameter", column="pseudonym_key_file",
                                  message="raw borrower ids are only written into the exported sample",

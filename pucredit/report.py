@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from . import __version__, plotting, volume
 from .banks import BankFile, load_bank
-from .errors import InputError, Problem
+from .errors import check_model
 from .labels import label
 from .metrics import compute_metrics, default_policy_year
 from .paths import BANKS_DIR
@@ -53,15 +53,8 @@ class NotebookParameters(BaseModel):
 
 
 def check_parameters(**params) -> NotebookParameters:
-    try:
-        return NotebookParameters.model_validate(params)
-    except ValidationError as exc:
-        raise InputError([Problem(file="notebook parameters", rule="bad_parameter",
-                                  column=".".join(map(str, e["loc"])) or None, message=e["msg"],
-                                  value=None if e["type"] == "missing" else repr(e.get("input")),
-                                  accepted="bank_file (text), period (2024, 2024H1, 2024Q3, 2024-05), "
-                                           "lang (zh or en), policy (year or file)")
-                          for e in exc.errors()]) from None
+    return check_model(NotebookParameters, params, "bank_file (text), period (2024, 2024H1, 2024Q3, 2024-05), "
+                                                   "lang (zh or en), policy (year or file)")
 
 
 def bank_file_path(name: str) -> Path:

@@ -104,6 +104,15 @@ def test_cli_peers_writes_an_anonymised_report(demo_root, tmp_path, capsys):
     assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
 
 
+def test_cli_peers_never_replaces_a_folder_that_is_not_a_peer_report(demo_root, tmp_path, capsys):
+    mine = tmp_path / "my_documents"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me", encoding="utf-8")
+    assert main(["peers", str(demo_root), "--period", PERIOD, "--out", str(mine)]) == 2
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert "not replaced" in capsys.readouterr().err
+
+
 def test_cli_peers_bad_input_exits_2(tmp_path, capsys):
     assert main(["peers", str(tmp_path), "--period", PERIOD]) == 2
     assert "metrics.json" in capsys.readouterr().err

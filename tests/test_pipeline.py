@@ -91,9 +91,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def expected_files() -> set[str]:
+def expected_files(bank: str = BANK) -> set[str]:
     """Notebooks and their HTML, metrics.json, and what the notebooks export (audit sample, filing table)."""
-    return ({"metrics.json", f"audit_sample_{BANK}_{PERIOD}.csv", f"service_report_summary_{BANK}_{PERIOD}.csv"}
+    return ({"metrics.json", f"audit_sample_{bank}_{PERIOD}.csv", f"service_report_summary_{bank}_{PERIOD}.csv"}
             | {f"{nb.stem}{ext}" for nb in report_notebooks() for ext in (".ipynb", ".html")})
 
 
@@ -538,7 +538,7 @@ def test_batch_only_failed_reruns_just_the_failed_bank(first_batch, demo_data):
     assert {k: e["status"] for k, e in entries.items()} == {BANK: "ok", "RB01": "ok"}
     assert entries[BANK] == old_good  # carried over from the previous manifest
     assert entries["RB01"]["report_dir"] == str(root / "RB01" / PERIOD)
-    assert {p.name for p in (root / "RB01" / PERIOD).iterdir()} == expected_files()
+    assert {p.name for p in (root / "RB01" / PERIOD).iterdir()} == expected_files("RB01")
     # the good bank was not rebuilt
     assert snapshot(good_dir) == before
     assert (good_dir.stat().st_ino, good_dir.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
