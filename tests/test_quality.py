@@ -239,3 +239,60 @@ def test_audit_parameters_are_checked(params, column):
 def test_missing_key_file_is_named(tmp_path):
     with pytest.raises(InputError, match="no such key file"):
         quality.read_key(tmp_path / "nope.txt")
+
+
+# ---------------------------------------------------------------- known truth at scale
+
+@pytest.fixture(scope="module")
+def seeded_defects(tmp_path_factory):
+    """The rural demo bank's tape (no findings) with defects put into chosen rows; returns the tape path and
+    what was put where, worked out in pandas, apart from the SQL under test."""
+    from pucredit.paths import DEMO_DIR
+    from pucredit.synth import build_demo
+
+    build_demo()
+    tape = pd.read_parquet(DEMO_DIR / "rb01.parquet")
+    rng = np.random.default_rng(11)
+    truth = {}
+    # a bulk transfer for one month: branch 02's loans booked in branch 01 at 2023-06-30
+    month = pd.Timestamp("2023-06-30").date()
+    moved = (tape["as_of"] == month) & (tape["branch_id"] == "RB01-520502-02")
+    tape.loc[moved, "branch_id"] = "RB01-520502-01"
+    truth["break"] = {("RB01-520502-01", pd.Timestamp("2023-06-30")), ("RB01-520502-01", pd.Timestamp("2023-07-31"))}
+    # balance above the credit line on 37 rows
+    rows = rng.choice(tape.index[tape["balance_cny"] > 0], 37, replace=False)
+    tape.loc[rows, "balance_cny"] = tape.loc[rows, "credit_line_cny"] * 1.5
+    truth["balance_above_credit_line"] = tape.loc[rows, "branch_id"].value_counts()
+    # farmers' operating loans not flagged agri: every row of 23 loans
+    farmers = tape.loc[(tape["borrower_type"] == "farmer") & tape["is_business"] & tape["is_agri"], "loan_id"].unique()
+    chosen = tape["loan_id"].isin(rng.choice(farmers, 23, replace=False))
+    tape.loc[chosen, "is_agri"] = False
+    truth["farmer_business_not_agri"] = tape.loc[chosen, "branch_id"].value_counts()
+    # poverty-household loans made five-year loans: 11 loans, counted once each, at origination
+    poor = tape.loc[tape["is_poverty_household"] & (tape["origination_date"] >= pd.Timestamp("2019-09-01").date()), "loan_id"].unique()
+    chosen = tape["loan_id"].isin(rng.choice(poor, 11, replace=False))
+    tape.loc[chosen, "maturity_date"] = (pd.to_datetime(tape.loc[chosen, "origination_date"]) + pd.DateOffset(months=60)).dt.date
+    truth["poverty_household_over_limit"] = tape[chosen].drop_duplicates("loan_id")["branch_id"].value_counts()
+    path = tmp_path_factory.mktemp("defects") / "rb01_defects.parquet"
+    tape.to_parquet(path, index=False)
+    return path, truth
+
+
+def test_checks_find_exactly_the_defects_put_into_a_demo_tape(seeded_defects):
+    path, truth = seeded_defects
+    with open_tape(path) as tape:
+        bank = tape.bank("RB01")
+        counts = quality.rule_counts(bank)
+        breaks = quality.branch_breaks(quality.branch_balances(bank), bank.policy.quality.branch_break_z.value)
+        by_rule = tape.findings.by_rule().get("warning", {})
+    found = quality.summarise(counts, "branch_id")
+    for rule in ("balance_above_credit_line", "farmer_business_not_agri", "poverty_household_over_limit"):
+        part = found[(found["rule"] == rule) & (found["flagged"] > 0)].set_index("branch_id")["flagged"]
+        pd.testing.assert_series_equal(part.sort_index(), truth[rule].sort_index(), check_names=False,
+                                       check_index_type=False, check_dtype=False)
+    others = found[~found["rule"].isin(truth) & (found["flagged"] > 0)]
+    assert others.empty, others  # nothing else is flagged
+    # validation counts the same rows over the whole file
+    assert by_rule["balance_above_credit_line"] == truth["balance_above_credit_line"].sum()
+    assert by_rule["farmer_business_not_agri"] == truth["farmer_business_not_agri"].sum()
+    assert truth["break"] <= set(zip(breaks["branch_id"], breaks["month"]))
