@@ -109,7 +109,18 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
     root.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.timezone.utc)
     printer = ProgressPrinter(len(files), len(report_notebooks()), stream)
-    results: dict[str, dict] = {}
+    # The manifest is rewritten as each bank ends, so a batch that is killed still says what ended and
+    # what is pending (--only-failed re-runs the pending banks too).
+    entries = {**previous, **{str(f): RunResult(bank_id=f.stem, bank_file=str(f), period=label,
+                                                status="pending").to_dict() for f in files}}
+    manifest = {"period": label, "started_at": started.isoformat(timespec="seconds"), "finished_at": None,
+                "jobs": jobs, "banks": []}
+
+    def record() -> None:
+        manifest["banks"] = [entries[key] for key in sorted(entries)]
+        write_manifest(root, manifest)
+
+    record()
     with multiprocessing.Manager() as manager:
         queue = manager.Queue()
         listener = threading.Thread(target=_drain, args=(queue, printer), daemon=True)
@@ -123,19 +134,13 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
                 except Exception as exc:  # a worker that died; the batch goes on
                     result = RunResult(bank_id=bank_file.stem, bank_file=str(bank_file), period=label,
                                        status="failed", error=f"worker failed: {type(exc).__name__}: {exc}")
-                results[str(bank_file)] = result.to_dict()
+                entries[str(bank_file)] = result.to_dict()
+                record()
                 printer.finished(result)
         queue.put(None)
         listener.join()
-    entries = {**previous, **results}
-    manifest = {
-        "period": label,
-        "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "jobs": jobs,
-        "banks": [entries[key] for key in sorted(entries)],
-    }
-    write_manifest(root, manifest)
+    manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    record()
     return manifest
 
 

@@ -80,6 +80,10 @@ class Report:
     def t(self, key: str) -> str:
         return label(key, self.lang)
 
+    def unit(self, key: str) -> str:
+        """A unit to append to a label: full-width brackets in Chinese, ASCII in English ("（亿元）", " (100 million yuan)")."""
+        return f"（{self.t(key)}）" if self.lang == "zh" else f" ({self.t(key)})"
+
     def say(self, zh: str, en: str) -> str:
         return zh if self.lang == "zh" else en
 

@@ -39,7 +39,7 @@ class RunResult:
     bank_id: str
     bank_file: str
     period: str
-    status: str  # ok, failed, bad_input
+    status: str  # ok, failed, bad_input (pending in the manifest of a batch still running)
     seconds: float = 0.0
     report_dir: str | None = None
     notebooks: list[str] = field(default_factory=list)
@@ -138,10 +138,11 @@ def export_html(notebook: Path, target: Path) -> None:
 
 
 def _offline(html: str) -> str:
-    """Drop <script src=...> tags that would load code from the internet (require.js, MathJax)."""
+    """Drop <script src=...> tags that would load code from the internet (require.js, MathJax), and the
+    empty one the template leaves when MathJax is switched off."""
     import re
 
-    return re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", html)
+    return re.sub(r'<script[^>]*\bsrc="(https?://[^"]*)?"[^>]*>\s*</script>', "", html)
 
 
 def _failure_details(exc: Exception) -> tuple[int | None, str]:

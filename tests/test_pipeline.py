@@ -263,7 +263,7 @@ def test_html_images_are_embedded_and_nothing_loads_from_the_internet(good_repor
         sources = re.findall(r'<img[^>]*\bsrc="([^"]*)"', html)
         assert all(src.startswith("data:image/") for src in sources), path.name
         images += len(sources)
-        assert not re.search(r'<script[^>]*\bsrc="https?:', html), path.name
+        assert not re.search(r'<script[^>]*\bsrc="(https?:|")', html), path.name
         assert not re.search(r'<(link|img|iframe)[^>]*\b(href|src)="https?:', html), path.name
     assert images, "the reports have figures"
 
@@ -549,6 +549,20 @@ def test_batch_only_failed_reruns_just_the_failed_bank(first_batch, demo_data):
 def test_only_failed_needs_a_manifest(tmp_path, capsys):
     code = cli.main(["batch", str(BANK_FILE), "--period", PERIOD, "--only-failed", "--out", str(tmp_path)])
     assert code == 2 and "no manifest" in capsys.readouterr().err
+
+
+def test_manifest_says_what_is_pending_while_the_batch_runs(tmp_path, monkeypatch):
+    """Written before any bank ends and after each one, so a killed batch leaves an honest manifest."""
+    from pucredit import batch
+
+    bad = tmp_path / "XX01.yaml"
+    bad.write_text('bank_id: "XX01"\ntape: "missing.parquet"\n', encoding="utf-8")
+    written = []
+    real = batch.write_manifest
+    monkeypatch.setattr(batch, "write_manifest", lambda root, m: (written.append(json.loads(json.dumps(m))), real(root, m))[1])
+    batch.run_batch([bad], PERIOD, tmp_path / "out", stream=io.StringIO())
+    assert [[e["status"] for e in m["banks"]] for m in written] == [["pending"], ["bad_input"], ["bad_input"]]
+    assert written[0]["finished_at"] is None and written[-1]["finished_at"]
 
 
 # ---------------------------------------------------------------- kernels: timeouts and sockets
