@@ -104,7 +104,8 @@ class Report:
         rows = [
             (self.t("report_bank"), f"{self.bank_file.name}（{self.bank.bank_id}）" if self.lang == "zh"
              else f"{self.bank_file.name} ({self.bank.bank_id})"),
-            (self.t("report_period"), f"{self.period.label}（{self.period.start.date()} – {self.period.end.date()}）"),
+            (self.t("report_period"), f"{self.period.label}" + self.say(f"（{self.period.start.date()} – {self.period.end.date()}）",
+                                                                         f" ({self.period.start.date()} – {self.period.end.date()})")),
             (self.t("report_policy"), f"{self.policy.year}: {self.policy.title if self.lang == 'zh' else self.policy.title_en}"),
             (self.t("report_totals"), totals),
             (self.t("report_tape"), f"`{self.tape.sha256}`"),

@@ -102,6 +102,8 @@ def summary_table(metrics: dict, quality_findings: int | None = None, lang: str 
          ("不高于各项贷款不良率 " if zh else "at most all loans' ") + _fmt(k.get("total_npl_ratio"), "fraction")
          + f" + {k.get('inclusive_agri_tolerance_pp')}" + (" 个百分点" if zh else " pp"),
          met(k.get("inclusive_agri_within_tolerance"))),
+        ("披露", "Disclosure", "普惠金融服务网点", "Inclusive finance outlets", "", "由本行填写" if zh else "filled in by the bank",
+         "不在贷款明细中（通知六（十四））" if zh else "not in the loan tape (notice 六(十四))", "—"),
         ("数据质量", "Data quality", "报送数据行数", "Rows in the tape", "rows", q.get("rows"), "", "—"),
         ("数据质量", "Data quality", "校验错误与警告", "Validation errors and warnings", "",
          f"{q.get('errors', 0)} / {q.get('warnings', 0)}", "0 / —", met(q.get("errors", 0) == 0)),
