@@ -1,4 +1,4 @@
-"""``pucredit batch``: many banks in parallel worker processes (CONTRACT §2).
+"""``pucredit batch``: many banks in parallel worker processes (CONTRACT §2), scheduled notebook by notebook.
 
 One bank's failure never stops the others. ``ROOT/manifest.json`` records for
 each bank what ran, how it ended (failing notebook, cell and error), how long
@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
+import os
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from .errors import InputError, Problem
-from .run import RunResult, report_notebooks, run_bank
+from .run import NotebookOutcome, PreparedBank, RunResult, finish_bank, prepare_bank, report_notebooks, run_report_notebook
 
 MANIFEST = "manifest.json"
 
@@ -84,8 +85,75 @@ class ProgressPrinter:
         self.stream.flush()
 
 
-def _worker(bank_file: str, period: str, root: str, timeout: int | None, queue) -> RunResult:
-    return run_bank(bank_file, period, root, timeout=timeout, progress=lambda b, m: queue.put((b, m)))
+def _prepare(bank_file: str, period: str, root: str, owner_pid: int, queue) -> PreparedBank | RunResult:
+    return prepare_bank(bank_file, period, root, owner_pid=owner_pid, progress=lambda b, m: queue.put((b, m)))
+
+
+def _notebook(prepared: PreparedBank, source: Path, timeout: int | None, queue) -> NotebookOutcome:
+    return run_report_notebook(prepared, source, timeout, progress=lambda b, m: queue.put((b, m)))
+
+
+class _Scheduler:
+    """Work in notebook-sized tasks over one process pool: each bank's tape is validated and its metrics
+    written first; then its notebooks run in parallel with the other banks' (three banks on two workers
+    keep both busy to the end); the bank's folder is moved into place when its last notebook ends. A
+    failing notebook cancels its bank's notebooks that have not started."""
+
+    def __init__(self, pool, label: str, root: Path, timeout: int | None, queue, done):
+        self.pool, self.label, self.root, self.timeout, self.queue, self.done = pool, label, root, timeout, queue, done
+        self.notebooks = report_notebooks()
+        self.tasks: dict = {}  # future -> (bank_file, notebook source or None for the preparation)
+        self.banks: dict[Path, dict] = {}
+
+    def run(self, files: list[Path]) -> None:
+        for bank_file in files:
+            self._submit((bank_file, None), _prepare, str(bank_file), self.label, str(self.root), os.getpid(), self.queue)
+        while self.tasks:
+            finished, _ = wait(self.tasks, return_when=FIRST_COMPLETED)
+            for future in finished:
+                bank_file, source = self.tasks.pop(future)
+                if source is None:
+                    self._prepared(bank_file, future)
+                else:
+                    self._notebook_ended(bank_file, source, future)
+
+    def _submit(self, key, fn, *args) -> Future:
+        try:
+            future = self.pool.submit(fn, *args)
+        except Exception as exc:  # the pool broke (a worker was killed): this task fails, the rest go on
+            future = Future()
+            future.set_exception(exc)
+        self.tasks[future] = key
+        return future
+
+    def _prepared(self, bank_file: Path, future) -> None:
+        try:
+            prepared = future.result()
+        except Exception as exc:  # a worker that died; the batch goes on
+            prepared = RunResult(bank_id=bank_file.stem, bank_file=str(bank_file), period=self.label,
+                                 status="failed", error=f"worker failed: {type(exc).__name__}: {exc}")
+        if isinstance(prepared, RunResult):
+            self.done(bank_file, prepared)
+            return
+        self.banks[bank_file] = {"prepared": prepared, "outcomes": {}, "open": {
+            self._submit((bank_file, source), _notebook, prepared, source, self.timeout, self.queue)
+            for source in self.notebooks}}
+
+    def _notebook_ended(self, bank_file: Path, source: Path, future) -> None:
+        state = self.banks[bank_file]
+        state["open"].discard(future)
+        if not future.cancelled():
+            try:
+                outcome = future.result()
+            except Exception as exc:
+                outcome = NotebookOutcome(source.name, None, f"worker failed: {type(exc).__name__}: {exc}")
+            state["outcomes"][source.name] = outcome
+            if outcome.error is not None:
+                for other in state["open"]:
+                    other.cancel()
+        if not state["open"]:
+            ordered = [state["outcomes"][s.name] for s in self.notebooks if s.name in state["outcomes"]]
+            self.done(bank_file, finish_bank(state["prepared"], ordered))
 
 
 def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: int = 1,
@@ -125,18 +193,13 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
         queue = manager.Queue()
         listener = threading.Thread(target=_drain, args=(queue, printer), daemon=True)
         listener.start()
+        def done(bank_file: Path, result: RunResult) -> None:
+            entries[str(bank_file)] = result.to_dict()
+            record()
+            printer.finished(result)
+
         with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_worker, str(f), label, str(root), timeout, queue): f for f in files}
-            for future in as_completed(futures):
-                bank_file = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # a worker that died; the batch goes on
-                    result = RunResult(bank_id=bank_file.stem, bank_file=str(bank_file), period=label,
-                                       status="failed", error=f"worker failed: {type(exc).__name__}: {exc}")
-                entries[str(bank_file)] = result.to_dict()
-                record()
-                printer.finished(result)
+            _Scheduler(pool, label, root, timeout, queue, done).run(files)
         queue.put(None)
         listener.join()
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -155,24 +155,40 @@ def _failure_details(exc: Exception) -> tuple[int | None, str]:
     return cell, message.strip()[:2000]
 
 
-def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_DIR, *,
-             timeout: int | None = 600, progress: Progress = None,
-             notebooks: list[Path] | None = None) -> RunResult:
-    """Execute every report notebook for one bank and period; never raises for a bank's own failure.
+@dataclass
+class PreparedBank:
+    """A bank whose tape validated, with metrics.json written into its staging folder; the notebooks
+    run into the same folder (one after another in ``run_bank``, in parallel in a batch)."""
 
-    Bad input (bank file, tape, period) gives status ``bad_input``; a notebook error gives ``failed``
-    with the notebook, cell and error, and the partial notebook kept under ``_failures``.
-    """
+    result: RunResult
+    parameters: dict
+    staging: Path
+    target: Path
+    failures: Path
+    started: float  # time.time(): comparable across the batch's processes
+
+
+@dataclass
+class NotebookOutcome:
+    name: str
+    failed_cell: int | None = None
+    error: str | None = None  # None: the notebook ran and its HTML is written
+
+
+def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_DIR, *,
+                 owner_pid: int | None = None, progress: Progress = None) -> PreparedBank | RunResult:
+    """Validate the bank file, parameters and tape, compute the metrics and write them into a fresh staging
+    folder (named after ``owner_pid``, the process that will move it into place). A bank that cannot run
+    comes back as its final RunResult: ``bad_input``, or ``failed`` when the metrics failed on valid input."""
     from .metrics import compute_metrics, default_policy_year, write_metrics
     from .periods import parse_period
     from .policy import load_policy
     from .report import check_parameters
     from .tape import open_tape
 
-    started = time.perf_counter()
+    started = time.time()
     out_root = Path(out_root).resolve()
     result = RunResult(bank_id="?", bank_file=str(bank_yaml), period=str(period), status="bad_input")
-    say = (lambda msg: progress(result.bank_id, msg)) if progress else (lambda msg: None)
     try:
         bank = load_bank(bank_yaml)
         result.bank_id = bank.bank_id
@@ -181,52 +197,92 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
         policy = load_policy(bank.policy or default_policy_year(parsed))
         parameters = check_parameters(bank_file=str(bank.path), period=parsed.label, lang=bank.lang,
                                       policy=str(policy.year) if bank.policy is None else bank.policy).model_dump()
-        say("validating tape")
+        if progress:
+            progress(bank.bank_id, "validating tape")
         with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
             tape.raise_for_errors()
             metrics = compute_metrics(tape, bank.bank_id, parsed, policy)
     except InputError as exc:
         result.error = str(exc)[:4000]
-        result.seconds = round(time.perf_counter() - started, 2)
-        return result
     except Exception as exc:  # an analysis that failed on valid input: recorded, the batch goes on
         result.status, result.error = "failed", f"metrics: {type(exc).__name__}: {exc}"[:4000]
-        result.seconds = round(time.perf_counter() - started, 2)
+    if result.error:
+        result.seconds = round(time.time() - started, 2)
         return result
-
     target = out_root / bank.bank_id / parsed.label
-    staging = target.with_name(f".{parsed.label}.staging-{os.getpid()}")
+    staging = target.with_name(f".{parsed.label}.staging-{owner_pid or os.getpid()}")
     _remove_abandoned(target)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    write_metrics(metrics, staging / "metrics.json")
+    return PreparedBank(result=result, parameters=parameters, staging=staging, target=target,
+                        failures=out_root / FAILURES / bank.bank_id / parsed.label, started=started)
+
+
+def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | None,
+                        progress: Progress = None) -> NotebookOutcome:
+    """Execute one report notebook into the bank's staging folder and export its HTML; a failure is
+    returned, never raised (the batch goes on)."""
+    if progress:
+        progress(prepared.result.bank_id, f"running {source.stem}")
+    executed = prepared.staging / source.name
+    exports = {"export_dir": str(prepared.staging)} if "export_dir" in declared_parameters(source) else {}
     try:
-        write_metrics(metrics, staging / "metrics.json")
-        for source in notebooks or report_notebooks():
-            executed = staging / source.name
-            say(f"running {source.stem}")
-            exports = {"export_dir": str(staging)} if "export_dir" in declared_parameters(source) else {}
-            try:
-                execute_notebook(source, executed, {**parameters, **exports}, timeout)
-            except Exception as exc:  # a notebook failure is recorded, never raised: the batch goes on
-                result.status = "failed"
-                result.failed_notebook = source.name
-                result.failed_cell, result.error = _failure_details(exc)
-                if executed.exists():
-                    kept = out_root / FAILURES / bank.bank_id / parsed.label / source.name
-                    kept.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(executed, kept)
-                    result.failure_notebook = str(kept)
-                return result
-            export_html(executed, executed.with_suffix(".html"))
-            result.notebooks.append(source.name)
-        _replace_folder(staging, target)
-        shutil.rmtree(out_root / FAILURES / bank.bank_id / parsed.label, ignore_errors=True)  # now stale
-        result.status = "ok"
-        result.report_dir = str(target)
+        execute_notebook(source, executed, {**prepared.parameters, **exports}, timeout)
+    except Exception as exc:
+        return NotebookOutcome(source.name, *_failure_details(exc))
+    export_html(executed, executed.with_suffix(".html"))
+    return NotebookOutcome(source.name)
+
+
+def finish_bank(prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> RunResult:
+    """All notebooks ran: move the staging folder into place. One failed (the first in reading order is
+    reported): keep its partial notebook under ``_failures`` and leave the previous report untouched."""
+    result = prepared.result
+    try:
+        failed = next((o for o in outcomes if o.error is not None), None)
+        if failed is None:
+            _replace_folder(prepared.staging, prepared.target)
+            shutil.rmtree(prepared.failures, ignore_errors=True)  # now stale
+            result.status, result.report_dir = "ok", str(prepared.target)
+            result.notebooks = [o.name for o in outcomes]
+            return result
+        result.status, result.failed_notebook = "failed", failed.name
+        result.failed_cell, result.error = failed.failed_cell, failed.error
+        result.notebooks = [o.name for o in outcomes[:outcomes.index(failed)] if o.error is None]
+        executed = prepared.staging / failed.name
+        if executed.exists():
+            kept = prepared.failures / failed.name
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(executed, kept)
+            result.failure_notebook = str(kept)
         return result
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        result.seconds = round(time.perf_counter() - started, 2)
+        shutil.rmtree(prepared.staging, ignore_errors=True)
+        result.seconds = round(time.time() - prepared.started, 2)
+
+
+def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_DIR, *,
+             timeout: int | None = 600, progress: Progress = None,
+             notebooks: list[Path] | None = None) -> RunResult:
+    """Execute every report notebook for one bank and period; never raises for a bank's own failure.
+
+    Bad input (bank file, tape, period) gives status ``bad_input``; a notebook error gives ``failed``
+    with the notebook, cell and error, and the partial notebook kept under ``_failures``.
+    """
+    prepared = prepare_bank(bank_yaml, period, out_root, progress=progress)
+    if isinstance(prepared, RunResult):
+        return prepared
+    outcomes = []
+    try:
+        for source in notebooks or report_notebooks():
+            outcomes.append(run_report_notebook(prepared, source, timeout, progress))
+            if outcomes[-1].error is not None:
+                break
+    except BaseException:  # interrupted: nothing half-done is moved into place
+        shutil.rmtree(prepared.staging, ignore_errors=True)
+        raise
+    return finish_bank(prepared, outcomes)
 
 
 def _remove_abandoned(target: Path) -> None:

@@ -565,6 +565,31 @@ def test_manifest_says_what_is_pending_while_the_batch_runs(tmp_path, monkeypatc
     assert written[0]["finished_at"] is None and written[-1]["finished_at"]
 
 
+def test_batch_schedules_notebooks_and_fails_a_bank_by_its_first_failing_notebook(tmp_path, monkeypatch):
+    """Notebooks of several banks run side by side; a bank whose notebook fails keeps no report and its
+    partial notebook, the others' reports are whole."""
+    from pucredit import batch
+
+    write_csv(tmp_path / "a.csv", tiny_rows("A1"))
+    write_csv(tmp_path / "b.csv", tiny_rows("B1"))
+    banks = [write_bank(tmp_path, "A1", "a.csv", name="A1.yaml"), write_bank(tmp_path, "B1", "b.csv", name="B1.yaml")]
+    good = [make_notebook(tmp_path / f"{i}_ok.ipynb", "x = 1") for i in ("01", "03")]
+    failing = make_notebook(tmp_path / "02_fails.ipynb", "x = 1", "assert bank_file.endswith('B1.yaml') is False")
+    monkeypatch.setattr(batch, "report_notebooks", lambda: [good[0], failing, good[1]])
+    root = tmp_path / "reports"
+    manifest = batch.run_batch(banks, TINY_PERIOD, root, jobs=2, stream=io.StringIO())
+    entries = {e["bank_id"]: e for e in manifest["banks"]}
+    assert entries["A1"]["status"] == "ok"
+    assert entries["A1"]["notebooks"] == ["01_ok.ipynb", "02_fails.ipynb", "03_ok.ipynb"]
+    assert {p.name for p in (root / "A1" / TINY_PERIOD).iterdir()} == {
+        "metrics.json", *(f"{n}{x}" for n in ("01_ok", "02_fails", "03_ok") for x in (".ipynb", ".html"))}
+    failed = entries["B1"]
+    assert (failed["status"], failed["failed_notebook"], failed["failed_cell"]) == ("failed", "02_fails.ipynb", 4)
+    assert "AssertionError" in failed["error"] and Path(failed["failure_notebook"]).is_file()
+    assert not (root / "B1" / TINY_PERIOD).exists()
+    assert not [p for p in (root / "B1").iterdir()], "no staging folder left behind"
+
+
 # ---------------------------------------------------------------- kernels: timeouts and sockets
 
 def test_cell_timeout_is_enforced_once(tmp_path, monkeypatch):
