@@ -135,6 +135,9 @@ class _Scheduler:
         if isinstance(prepared, RunResult):
             self.done(bank_file, prepared)
             return
+        if not self.notebooks:
+            self.done(bank_file, finish_bank(prepared, []))
+            return
         self.banks[bank_file] = {"prepared": prepared, "outcomes": {}, "open": {
             self._submit((bank_file, source), _notebook, prepared, source, self.timeout, self.queue)
             for source in self.notebooks}}

@@ -214,6 +214,7 @@ def first_loan_flags_by_branch(bank: Bank, period: Period, alpha: float = 0.01) 
         WHERE is_inclusive_smb AND origination_date BETWEEN DATE '{period.start.date()}' AND DATE '{period.end.date()}'
         GROUP BY ALL ORDER BY 1
     """)
+    frame = frame[frame["borrowers"] > 0].reset_index(drop=True)  # a tape without branch_id gives one empty group
     if frame.empty:
         return frame.assign(share=[], rest_share=[], p_value=[], outlier=[])
     total_b, total_f = frame["borrowers"].sum(), frame["first_loan_borrowers"].sum()

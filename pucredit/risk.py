@@ -206,6 +206,8 @@ def stress_to_breach(stocks: pd.DataFrame, formation: dict[str, float], period: 
     ratio held at today's level. Months left = to December; no cures or write-offs (conservative)."""
     months_left = 12 - period.end.month
     end = stocks.loc[period.end]
+    if not end["total_loans_cny"] > 0:  # nothing outstanding: no ratio to stress
+        return pd.DataFrame()
     total_ratio = end["total_npl_cny"] / end["total_loans_cny"]
     rows = []
     for segment, key in TOLERANCE_SEGMENTS.items():

@@ -92,3 +92,20 @@ def test_notebooks_run_on_a_tiny_bank(tmp_path):
                          timeout=600)
         outputs = [o for c in code_cells(nbformat.read(tmp_path / path.name, as_version=4)) for o in c.outputs]
         assert not [o for o in outputs if o.get("name") == "stderr"], path.name
+
+
+def test_notebooks_run_on_a_bank_with_nothing_outstanding_at_the_period_end(tmp_path):
+    """One loan, repaid before the period end, no branch column, nothing lent in the period: every report
+    says what it cannot show instead of failing."""
+    from pucredit.run import execute_notebook
+    from tests.conftest import write_csv
+
+    write_csv(tmp_path / "tape.csv", [dict(as_of=as_of, loan_id="L1", borrower_id="B1", balance_cny=balance)
+                                      for as_of, balance in (("2023-12-31", 1000), ("2024-06-30", 0))])
+    (tmp_path / "T1.yaml").write_text('bank_id: "T1"\nname: "已结清银行"\ntape: "tape.csv"\n', encoding="utf-8")
+    for path in NOTEBOOKS:
+        execute_notebook(path, tmp_path / path.name,
+                         {"bank_file": str(tmp_path / "T1.yaml"), "period": "2024H1", "lang": "en", "policy": ""},
+                         timeout=600)
+        outputs = [o for c in code_cells(nbformat.read(tmp_path / path.name, as_version=4)) for o in c.outputs]
+        assert not [o for o in outputs if o.get("name") == "stderr"], path.name

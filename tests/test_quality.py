@@ -296,3 +296,13 @@ def test_checks_find_exactly_the_defects_put_into_a_demo_tape(seeded_defects):
     assert by_rule["balance_above_credit_line"] == truth["balance_above_credit_line"].sum()
     assert by_rule["farmer_business_not_agri"] == truth["farmer_business_not_agri"].sum()
     assert truth["break"] <= set(zip(breaks["branch_id"], breaks["month"]))
+
+
+def test_a_period_without_new_loans_or_balances_gives_empty_results(tmp_path):
+    """No branch column, nothing lent in the period and nothing outstanding at its end: empty tables, no error."""
+    loans = [dict(as_of=a, loan_id="L1", borrower_id="B1", balance_cny=b) for a, b in (("2023-12-31", 1000), (END, 0))]
+    with open_tape(write_csv(tmp_path / "tape.csv", loans)) as tape:
+        bank, period = tape.bank("T1"), parse_period("2024H1")
+        assert quality.first_loan_flags_by_branch(bank, period).empty
+        assert quality.audit_sample(bank, period, size=10, seed=1).empty
+        assert (quality.threshold_bunching(bank, period)[["below", "above"]] == 0).all().all()
