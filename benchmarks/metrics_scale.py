@@ -65,6 +65,19 @@ def run_reference(tape: str, bank: str, period: str) -> None:
     print(json.dumps(dict(zip(names, rel.fetchone())), default=float))
 
 
+def tape_path(bank: str, rows: int) -> Path:
+    """The cached synthetic tape of about ``rows`` rows for a scaled demo bank (generated once)."""
+    config = scaled(DEMO_BANKS[bank], rows)
+    folder = OUT / f"{bank.lower()}_{rows}"
+    tape = folder / f"{config.bank_id.lower()}.parquet"
+    if not tape.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        generate(config, folder)
+        print(f"generated {tape} in {time.perf_counter() - start:.0f} s")
+    return tape
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -75,14 +88,8 @@ def main() -> None:
     if args.reference_child:
         return run_reference(*args.reference_child)
 
-    OUT.mkdir(parents=True, exist_ok=True)
     config = scaled(DEMO_BANKS[args.bank], args.rows)
-    folder = OUT / f"{args.bank.lower()}_{args.rows}"
-    tape = folder / f"{config.bank_id.lower()}.parquet"
-    if not tape.exists():
-        start = time.perf_counter()
-        generate(config, folder)
-        print(f"generated {tape} in {time.perf_counter() - start:.0f} s")
+    tape = tape_path(args.bank, args.rows)
     import duckdb
 
     rows = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{tape}')").fetchone()[0]
