@@ -73,13 +73,14 @@ class PeerParameters(BaseModel):
     anonymise: bool = False
     lang: Literal["zh", "en"] = "zh"
     export_dir: str = ""
+    key_file: str = ""
 
 
 def check_parameters(**params) -> PeerParameters:
     from .periods import parse_period
 
     checked = check_model(PeerParameters, params, "root (text), period (2024, 2024H1, 2024Q3, 2024-05; text), "
-                                                  "anonymise (True/False), lang (zh or en), export_dir (text)")
+                                                  "anonymise (True/False), lang (zh or en), export_dir and key_file (text)")
     return checked.model_copy(update={"period": parse_period(checked.period).label})
 
 
@@ -215,16 +216,35 @@ def outliers(frame: pd.DataFrame, threshold: float = MODIFIED_Z,
     return pd.DataFrame(rows, columns=["bank_id", "measure", "value", "median", "modified_z"])
 
 
-def anonymise(frame: pd.DataFrame, seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Replace bank ids by 银行A, 银行B… in a random order (``seed`` for a repeatable order); returns the
-    anonymised frame and the key (code, bank_id), which stays with the supervisor, never in the report."""
-    order = np.random.default_rng(seed if seed is not None else secrets.randbits(64)).permutation(len(frame))
-    codes = [_code(i) for i in range(len(frame))]
-    key = pd.DataFrame({"code": [codes[i] for i in order], "bank_id": frame.index})
-    mapping = dict(zip(key["bank_id"], key["code"]))
+def anonymise(frame: pd.DataFrame, seed: int | None = None,
+              known: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replace bank ids by letters (A, B, …) in a random order (``seed`` for a repeatable order); banks in
+    ``known`` (an earlier key) keep their letters, so a report re-run after circulation says the same.
+    Returns the anonymised frame and the key (code, bank_id), which stays with the supervisor, never in
+    the report."""
+    mapping = {} if known is None else {b: c for b, c in zip(known["bank_id"].astype(str), known["code"])
+                                        if b in frame.index}
+    new = [b for b in frame.index if b not in mapping]
+    free = [c for c in (_code(i) for i in range(len(frame) + len(mapping) + len(new))) if c not in mapping.values()]
+    order = np.random.default_rng(seed if seed is not None else secrets.randbits(64)).permutation(len(new))
+    mapping.update({bank_id: free[i] for bank_id, i in zip(new, order)})
+    key = pd.DataFrame({"code": list(mapping.values()), "bank_id": list(mapping.keys())})
     out = frame.rename(index=mapping).sort_index()
     out.index.name = "bank_id"
     return out.drop(columns=["pucredit_version"], errors="ignore"), key.sort_values("code").reset_index(drop=True)
+
+
+def read_key(path: str | Path) -> pd.DataFrame:
+    """An earlier peers_key.csv (code, bank_id)."""
+    path = Path(path)
+    try:
+        key = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    except (OSError, ValueError) as exc:
+        raise InputError(Problem(file=str(path), rule="bad_key_file", message=f"not a readable key: {exc}")) from None
+    if list(key.columns) != ["code", "bank_id"]:
+        raise InputError(Problem(file=str(path), rule="bad_key_file", row=1, value=", ".join(map(str, key.columns)),
+                                 message="not a peers key", accepted="the columns code, bank_id"))
+    return key
 
 
 def _code(i: int) -> str:
@@ -236,7 +256,8 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
               lang: str = "zh", timeout: int | None = 600) -> Path:
     """Execute the peer notebook over ``ROOT``'s reports for ``period`` into ``OUT`` (default
     ROOT/_peers/<period>): peers.ipynb, peers.html without code, peers.csv, and with ``anonymous`` the key
-    peers_key.csv. The folder is written beside and moved into place, like a bank's report."""
+    peers_key.csv (an earlier key there is reused, so circulated letters stay). The folder is written beside
+    and moved into place, like a bank's report; a folder that is not a peer report is never replaced."""
     from .periods import parse_period
     from .run import _replace_folder, execute_notebook, export_html
 
@@ -253,8 +274,10 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     staging.mkdir(parents=True)
     try:
         executed = staging / PEERS_NOTEBOOK.name
-        execute_notebook(PEERS_NOTEBOOK, executed, {"root": str(root), "period": period, "anonymise": anonymous,
-                                                    "lang": lang, "export_dir": str(staging)}, timeout)
+        earlier_key = target / "peers_key.csv"  # letters already circulated are kept
+        execute_notebook(PEERS_NOTEBOOK, executed, {
+            "root": str(root), "period": period, "anonymise": anonymous, "lang": lang, "export_dir": str(staging),
+            "key_file": str(earlier_key) if anonymous and earlier_key.is_file() else ""}, timeout)
         export_html(executed, executed.with_suffix(".html"))
         _replace_folder(staging, target)
         return target

@@ -79,6 +79,15 @@ def test_anonymise_hides_ids_and_the_key_restores_them(demo_root):
     assert "pucredit_version" not in hidden
 
 
+def test_anonymise_keeps_the_letters_of_an_earlier_key(demo_root):
+    frame = peers.load(demo_root, PERIOD)
+    known = pd.DataFrame({"code": ["C", "Q"], "bank_id": ["LB01", "GONE"]})  # GONE: a bank no longer in the root
+    hidden, key = peers.anonymise(frame, seed=1, known=known)
+    mapping = dict(zip(key["bank_id"], key["code"]))
+    assert mapping["LB01"] == "C" and "GONE" not in mapping
+    assert sorted(mapping.values()) == sorted(set(mapping.values())) and len(mapping) == 3
+
+
 def test_bad_root_and_bad_metrics_name_the_file(tmp_path, demo_root):
     with pytest.raises(InputError, match="no such report folder"):
         peers.load(tmp_path / "missing", PERIOD)
@@ -102,6 +111,9 @@ def test_cli_peers_writes_an_anonymised_report(demo_root, tmp_path, capsys):
     assert sorted(key["bank_id"]) == ["CB01", "LB01", "RB01"]
     executed = nbformat.read(out / "peers.ipynb", as_version=4)
     assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    # run again after circulation: the same letters
+    assert main(["peers", str(demo_root), "--period", PERIOD, "--out", str(out), "--anonymise"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "peers_key.csv", encoding="utf-8-sig"), key)
 
 
 def test_cli_peers_never_replaces_a_folder_that_is_not_a_peer_report(demo_root, tmp_path, capsys):
