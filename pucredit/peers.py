@@ -26,6 +26,7 @@ from .paths import NOTEBOOKS_DIR
 
 PEERS_NOTEBOOK = NOTEBOOKS_DIR / "peers.ipynb"
 PEERS_FOLDER = "_peers"
+KEY_FILE = "peers_key.csv"
 MODIFIED_Z = 3.5  # Iglewicz and Hoaglin's cut-off for the modified z-score
 MIN_BANKS_FOR_OUTLIERS = 5
 
@@ -112,7 +113,7 @@ def export(frame: pd.DataFrame, key: pd.DataFrame | None, folder: str | Path) ->
     written = [folder / "peers.csv"]
     frame.to_csv(written[0], encoding="utf-8-sig")
     if key is not None:
-        written.append(folder / "peers_key.csv")
+        written.append(folder / KEY_FILE)
         key.to_csv(written[1], index=False, encoding="utf-8-sig")
     return written
 
@@ -218,14 +219,14 @@ def outliers(frame: pd.DataFrame, threshold: float = MODIFIED_Z,
 
 def anonymise(frame: pd.DataFrame, seed: int | None = None,
               known: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Replace bank ids by letters (A, B, …) in a random order (``seed`` for a repeatable order); banks in
-    ``known`` (an earlier key) keep their letters, so a report re-run after circulation says the same.
-    Returns the anonymised frame and the key (code, bank_id), which stays with the supervisor, never in
-    the report."""
-    mapping = {} if known is None else {b: c for b, c in zip(known["bank_id"].astype(str), known["code"])
-                                        if b in frame.index}
+    """Replace bank ids by letters (A, B, …) in a random order (``seed`` for a repeatable order). Every bank
+    of ``known`` (an earlier key) keeps its letter, and letters of banks no longer present are not given to
+    others, so reports re-run after circulation agree. Returns the anonymised frame and the key (code,
+    bank_id: the earlier entries and the new ones), which stays with the supervisor, never in the report."""
+    mapping = {} if known is None else dict(zip(known["bank_id"].astype(str), known["code"].astype(str)))
     new = [b for b in frame.index if b not in mapping]
-    free = [c for c in (_code(i) for i in range(len(frame) + len(mapping) + len(new))) if c not in mapping.values()]
+    taken = set(mapping.values())
+    free = [c for c in (_code(i) for i in range(len(taken) + len(new))) if c not in taken]
     order = np.random.default_rng(seed if seed is not None else secrets.randbits(64)).permutation(len(new))
     mapping.update({bank_id: free[i] for bank_id, i in zip(new, order)})
     key = pd.DataFrame({"code": list(mapping.values()), "bank_id": list(mapping.keys())})
@@ -255,9 +256,10 @@ def _code(i: int) -> str:
 def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, anonymous: bool = False,
               lang: str = "zh", timeout: int | None = 600) -> Path:
     """Execute the peer notebook over ``ROOT``'s reports for ``period`` into ``OUT`` (default
-    ROOT/_peers/<period>): peers.ipynb, peers.html without code, peers.csv, and with ``anonymous`` the key
-    peers_key.csv (an earlier key there is reused, so circulated letters stay). The folder is written beside
-    and moved into place, like a bank's report; a folder that is not a peer report is never replaced."""
+    ROOT/_peers/<period>): peers.ipynb, peers.html without code and peers.csv; with ``anonymous`` the key goes
+    beside the folder (:func:`key_path`), and an earlier key there is reused, so circulated letters stay. The
+    folder is written beside and moved into place, like a bank's report; a folder that is not a peer report
+    is never replaced."""
     from .periods import parse_period
     from .run import _replace_folder, execute_notebook, export_html
 
@@ -274,15 +276,22 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     staging.mkdir(parents=True)
     try:
         executed = staging / PEERS_NOTEBOOK.name
-        earlier_key = target / "peers_key.csv"  # letters already circulated are kept
+        key = key_path(target)  # letters already circulated are kept
         execute_notebook(PEERS_NOTEBOOK, executed, {
             "root": str(root), "period": period, "anonymise": anonymous, "lang": lang, "export_dir": str(staging),
-            "key_file": str(earlier_key) if anonymous and earlier_key.is_file() else ""}, timeout)
+            "key_file": str(key) if anonymous and key.is_file() else ""}, timeout)
         export_html(executed, executed.with_suffix(".html"))
+        if anonymous:  # the key leaves the folder that is circulated (it holds the earlier entries too)
+            (staging / KEY_FILE).replace(key)
         _replace_folder(staging, target)
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def key_path(report: Path) -> Path:
+    """Where the key of an anonymised peer report is kept: beside its folder, not in it."""
+    return report.with_name(f"{report.name}.{KEY_FILE}")
 
 
 def demo_root(period: str) -> Path:

@@ -259,8 +259,8 @@ def audit_sample(bank: Bank, period: Period, size: int = 200, seed: int = 2024) 
     Borrower ids stay pseudonymised; ``source_row`` is the loan's row in the tape file.
     """
     if size < 1:
-        raise InputError(Problem(file="audit_size", rule="bad_parameter", message="sample size must be positive",
-                                 value=str(size), accepted="a whole number >= 1"))
+        raise InputError(Problem(file="notebook parameters", column="audit_size", rule="bad_parameter",
+                                 message="sample size must be positive", value=str(size), accepted="a whole number >= 1"))
     as_of = max((m for m in bank.months if m <= period.end), default=None)
     if as_of is None:
         raise InputError(Problem(file=str(bank.tape.path), column="as_of", rule="period_not_in_tape",
@@ -308,29 +308,29 @@ class AuditParameters(BaseModel):
 
     audit_size: int = Field(200, ge=1)
     audit_seed: int = Field(2024, ge=0)
-    export_dir: str = ""
+    audit_dir: str = ""
     pseudonym_key_file: str = ""
 
 
 def check_audit_parameters(**params) -> AuditParameters:
     """Check the audit parameters; raw ids go only into an export, so a key file needs an export folder."""
     checked = check_model(AuditParameters, params, "audit_size (whole number >= 1), audit_seed (whole number >= 0), "
-                                                    "export_dir and pseudonym_key_file (text)")
-    if checked.pseudonym_key_file and not checked.export_dir:
+                                                    "audit_dir and pseudonym_key_file (text)")
+    if checked.pseudonym_key_file and not checked.audit_dir:
         raise InputError(Problem(file="notebook parameters", rule="bad_parameter", column="pseudonym_key_file",
                                  message="raw borrower ids are only written into the exported sample",
-                                 accepted="export_dir set as well"))
+                                 accepted="audit_dir set as well"))
     return checked
 
 
 def export_audit_sample(tape: Tape, bank: Bank, period: Period, sample: pd.DataFrame,
                         params: AuditParameters) -> Path:
-    """Write the sample into ``params.export_dir``; with a key file, raw borrower ids restored (and the file
+    """Write the sample into ``params.audit_dir``; with a key file, raw borrower ids restored (and the file
     name says so)."""
     with_ids = bool(params.pseudonym_key_file)
     if with_ids:
         sample = restore_ids(tape, sample, read_key(params.pseudonym_key_file))
-    return write_audit_sample(sample, Path(params.export_dir) / audit_file_name(bank, period, with_ids))
+    return write_audit_sample(sample, Path(params.audit_dir) / audit_file_name(bank, period, with_ids))
 
 
 def read_key(path: str | Path) -> str:
@@ -375,21 +375,22 @@ def restore_ids(tape: Tape, sample: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def write_audit_sample(sample: pd.DataFrame, path: str | Path) -> Path:
-    """Write the sample as CSV (UTF-8 with BOM, so Excel shows Chinese). An existing file is never replaced
-    unless it holds exactly the same sample: auditors may already have filled one in."""
+    """Write the sample as CSV (UTF-8 with BOM, so Excel shows Chinese) and return where it went. An existing
+    file is never replaced (auditors may have filled it in): the same sample again is left as it is, a
+    different one goes beside it as ``<name>-2.csv``, ``<name>-3.csv``…"""
     path = Path(path)
     text = sample.to_csv(index=False)
-    if path.exists():
-        if path.read_text(encoding="utf-8-sig") == text:
-            return path
-        raise InputError(Problem(file=str(path), rule="would_overwrite",
-                                 message="a different audit sample is already there; it is not replaced",
-                                 accepted="another export folder, or move the file away first"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{hashlib.sha256(text.encode()).hexdigest()[:8]}.tmp")
+    candidate, n = path, 1
+    while candidate.exists():
+        if candidate.read_text(encoding="utf-8-sig") == text:
+            return candidate
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    candidate.parent.mkdir(parents=True, exist_ok=True)
+    tmp = candidate.with_name(f".{candidate.name}.{hashlib.sha256(text.encode()).hexdigest()[:8]}.tmp")
     tmp.write_text(text, encoding="utf-8-sig")
-    tmp.replace(path)
-    return path
+    tmp.replace(candidate)
+    return candidate
 
 
 def audit_file_name(bank: Bank, period: Period, with_ids: bool = False) -> str:

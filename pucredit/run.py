@@ -26,6 +26,7 @@ from .errors import InputError
 from .paths import NOTEBOOKS_DIR, REPORTS_DIR
 
 FAILURES = "_failures"
+AUDITS = "_audit"  # audit samples: outside the report folder, which a re-run replaces, and never overwritten
 KERNEL_START_TRIES = 3
 REMOVE_FROM_HTML_TAG = "remove_cell"  # cells that pin numbers for CI, not for readers
 
@@ -165,6 +166,7 @@ class PreparedBank:
     staging: Path
     target: Path
     failures: Path
+    audits: Path
     started: float  # time.time(): comparable across the batch's processes
 
 
@@ -216,7 +218,8 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
     staging.mkdir(parents=True)
     write_metrics(metrics, staging / "metrics.json")
     return PreparedBank(result=result, parameters=parameters, staging=staging, target=target,
-                        failures=out_root / FAILURES / bank.bank_id / parsed.label, started=started)
+                        failures=out_root / FAILURES / bank.bank_id / parsed.label,
+                        audits=out_root / AUDITS / bank.bank_id / parsed.label, started=started)
 
 
 def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | None,
@@ -226,7 +229,9 @@ def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | Non
     if progress:
         progress(prepared.result.bank_id, f"running {source.stem}")
     executed = prepared.staging / source.name
-    exports = {"export_dir": str(prepared.staging)} if "export_dir" in declared_parameters(source) else {}
+    folders = {"export_dir": prepared.staging, "audit_dir": prepared.audits}
+    declared = declared_parameters(source)
+    exports = {name: str(folder) for name, folder in folders.items() if name in declared}
     try:
         execute_notebook(source, executed, {**prepared.parameters, **exports}, timeout)
     except Exception as exc:

@@ -81,11 +81,12 @@ def test_anonymise_hides_ids_and_the_key_restores_them(demo_root):
 
 def test_anonymise_keeps_the_letters_of_an_earlier_key(demo_root):
     frame = peers.load(demo_root, PERIOD)
-    known = pd.DataFrame({"code": ["C", "Q"], "bank_id": ["LB01", "GONE"]})  # GONE: a bank no longer in the root
+    known = pd.DataFrame({"code": ["A", "C"], "bank_id": ["GONE", "LB01"]})  # GONE: a bank no longer reporting
     hidden, key = peers.anonymise(frame, seed=1, known=known)
     mapping = dict(zip(key["bank_id"], key["code"]))
-    assert mapping["LB01"] == "C" and "GONE" not in mapping
-    assert sorted(mapping.values()) == sorted(set(mapping.values())) and len(mapping) == 3
+    assert mapping["LB01"] == "C" and mapping["GONE"] == "A"  # kept, and A is not handed to another bank
+    assert len(set(mapping.values())) == len(mapping) == 4
+    assert sorted(hidden.index) == sorted(mapping[b] for b in frame.index)
 
 
 def test_bad_root_and_bad_metrics_name_the_file(tmp_path, demo_root):
@@ -104,16 +105,18 @@ def test_bad_root_and_bad_metrics_name_the_file(tmp_path, demo_root):
 def test_cli_peers_writes_an_anonymised_report(demo_root, tmp_path, capsys):
     out = tmp_path / "peers"
     assert main(["peers", str(demo_root), "--period", PERIOD, "--out", str(out), "--anonymise"]) == 0
-    assert {p.name for p in out.iterdir()} == {"peers.ipynb", "peers.html", "peers.csv", "peers_key.csv"}
-    html = (out / "peers.html").read_text(encoding="utf-8")
-    assert not re.search(r"LB01|CB01|RB01", html), "an anonymised report names no bank"
-    key = pd.read_csv(out / "peers_key.csv", encoding="utf-8-sig")
+    assert {p.name for p in out.iterdir()} == {"peers.ipynb", "peers.html", "peers.csv"}
+    for name in ("peers.html", "peers.csv", "peers.ipynb"):
+        assert not re.search(r"LB01|CB01|RB01", (out / name).read_text(encoding="utf-8-sig")), name
+    key_file = peers.key_path(out)
+    assert key_file.parent == tmp_path  # the key stays beside the folder that is circulated
+    key = pd.read_csv(key_file, encoding="utf-8-sig")
     assert sorted(key["bank_id"]) == ["CB01", "LB01", "RB01"]
     executed = nbformat.read(out / "peers.ipynb", as_version=4)
     assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     # run again after circulation: the same letters
     assert main(["peers", str(demo_root), "--period", PERIOD, "--out", str(out), "--anonymise"]) == 0
-    pd.testing.assert_frame_equal(pd.read_csv(out / "peers_key.csv", encoding="utf-8-sig"), key)
+    pd.testing.assert_frame_equal(pd.read_csv(key_file, encoding="utf-8-sig"), key)
 
 
 def test_cli_peers_never_replaces_a_folder_that_is_not_a_peer_report(demo_root, tmp_path, capsys):

@@ -92,8 +92,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def expected_files(bank: str = BANK) -> set[str]:
-    """Notebooks and their HTML, metrics.json, and what the notebooks export (audit sample, filing table)."""
-    return ({"metrics.json", f"audit_sample_{bank}_{PERIOD}.csv", f"service_report_summary_{bank}_{PERIOD}.csv"}
+    """Notebooks and their HTML, metrics.json, and the filing table the service report exports."""
+    return ({"metrics.json", f"service_report_summary_{bank}_{PERIOD}.csv"}
             | {f"{nb.stem}{ext}" for nb in report_notebooks() for ext in (".ipynb", ".html")})
 
 
@@ -193,7 +193,9 @@ def test_report_folder_holds_exactly_the_report(good_report):
     target = root / BANK / PERIOD
     assert {p.name for p in target.iterdir()} == expected_files()
     assert [p.name for p in (root / BANK).iterdir()] == [PERIOD]  # no staging or .old folder beside it
-    assert [p.name for p in root.iterdir()] == [BANK]  # and no _failures
+    # no _failures; the audit sample lives outside the report folder, which a re-run replaces
+    assert sorted(p.name for p in root.iterdir()) == ["_audit", BANK]
+    assert [p.name for p in (root / "_audit" / BANK / PERIOD).iterdir()] == [f"audit_sample_{BANK}_{PERIOD}.csv"]
 
 
 def test_executed_notebooks_ran_with_the_bank_parameters(good_report):
@@ -203,9 +205,10 @@ def test_executed_notebooks_ran_with_the_bank_parameters(good_report):
         meta = nb.metadata.papermill
         assert meta.exception in (None, False)
         expected = {"bank_file": str(BANK_FILE), "period": PERIOD, "lang": "zh", "policy": "2024"}
-        if "export_dir" in meta.parameters:  # notebooks that export files write them into the report folder
-            assert "export_dir" in declared_parameters(source)
-            expected["export_dir"] = meta.parameters["export_dir"]
+        for folder in ("export_dir", "audit_dir"):  # given only to the notebooks that declare them
+            if folder in meta.parameters:
+                assert folder in declared_parameters(source)
+                expected[folder] = meta.parameters[folder]
         assert meta.parameters == expected
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(c.execution_count for c in code), source.name

@@ -213,22 +213,26 @@ def test_export_writes_raw_ids_only_with_a_key_file_and_never_overwrites(audit_t
         bank = tape.bank("T1")
         sample = quality.audit_sample(bank, period, size=12, seed=1)
         plain = quality.export_audit_sample(tape, bank, period, sample,
-                                            quality.check_audit_parameters(export_dir=str(out)))
+                                            quality.check_audit_parameters(audit_dir=str(out)))
         with_ids = quality.export_audit_sample(
             tape, bank, period, sample,
-            quality.check_audit_parameters(export_dir=str(out), pseudonym_key_file=str(key_file)))
-        assert quality.write_audit_sample(sample, plain) == plain  # the same sample again: nothing changes
-        with pytest.raises(InputError, match="not replaced"):
-            quality.write_audit_sample(sample.head(3), plain)
+            quality.check_audit_parameters(audit_dir=str(out), pseudonym_key_file=str(key_file)))
     assert plain.name == "audit_sample_T1_2024H1.csv" and with_ids.name == "audit_sample_T1_2024H1_with_ids.csv"
     assert "borrower_id_raw" not in pd.read_csv(plain, encoding="utf-8-sig").columns
     assert pd.read_csv(with_ids, encoding="utf-8-sig")["borrower_id_raw"].str.startswith("C").all()
     assert plain.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Chinese
+    # an auditor fills the file in; the same sample again, or a different one, never replaces it
+    filled = plain.read_text(encoding="utf-8-sig").replace(",,\n", ",ok,\n", 1)
+    plain.write_text(filled, encoding="utf-8-sig")
+    assert quality.write_audit_sample(sample, plain) == plain.with_name("audit_sample_T1_2024H1-2.csv")
+    assert quality.write_audit_sample(sample, plain) == plain.with_name("audit_sample_T1_2024H1-2.csv")  # once
+    assert quality.write_audit_sample(sample.head(3), plain) == plain.with_name("audit_sample_T1_2024H1-3.csv")
+    assert plain.read_text(encoding="utf-8-sig") == filled
 
 
 @pytest.mark.parametrize("params, column", [
     (dict(audit_size=0), "audit_size"), (dict(audit_size="200"), "audit_size"), (dict(audit_seed=-1), "audit_seed"),
-    (dict(pseudonym_key_file="key.txt"), "pseudonym_key_file"), (dict(sample=3), "sample"),
+    (dict(pseudonym_key_file="key.txt"), "pseudonym_key_file"), (dict(export_dir="x"), "export_dir"),
 ])
 def test_audit_parameters_are_checked(params, column):
     with pytest.raises(InputError) as err:
