@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -136,7 +137,7 @@ class _Scheduler:
             self.done(bank_file, prepared)
             return
         if not self.notebooks:
-            self.done(bank_file, finish_bank(prepared, []))
+            self._finish(bank_file, prepared, [])
             return
         self.banks[bank_file] = {"prepared": prepared, "outcomes": {}, "open": {
             self._submit((bank_file, source), _notebook, prepared, source, self.timeout, self.queue)
@@ -155,8 +156,17 @@ class _Scheduler:
                 for other in state["open"]:
                     other.cancel()
         if not state["open"]:
-            ordered = [state["outcomes"][s.name] for s in self.notebooks if s.name in state["outcomes"]]
-            self.done(bank_file, finish_bank(state["prepared"], ordered))
+            self._finish(bank_file, state["prepared"],
+                         [state["outcomes"][s.name] for s in self.notebooks if s.name in state["outcomes"]])
+
+    def _finish(self, bank_file: Path, prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> None:
+        try:
+            result = finish_bank(prepared, outcomes)
+        except OSError as exc:  # the folder could not be moved into place: this bank fails, the batch goes on
+            shutil.rmtree(prepared.staging, ignore_errors=True)
+            result = prepared.result
+            result.status, result.error = "failed", f"report folder not moved into place: {exc}"
+        self.done(bank_file, result)
 
 
 def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: int = 1,

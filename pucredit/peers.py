@@ -169,10 +169,12 @@ def load(root: str | Path, period: str) -> pd.DataFrame:
                 row[f"{target}_gap_pp"] = _get(metrics, gap)
         rows.append(row)
     frame = pd.DataFrame(rows)
-    duplicated = frame["bank_id"][frame["bank_id"].duplicated()]
-    if len(duplicated):
-        raise InputError(Problem(file=str(root), rule="duplicate_bank", value=str(duplicated.iloc[0]),
-                                 message="two report folders hold metrics of the same bank_id"))
+    duplicated = [p for p, bank_id in zip(metrics_files(root, period), frame["bank_id"])
+                  if (frame["bank_id"] == bank_id).sum() > 1]
+    if duplicated:
+        raise InputError(Problem(file=str(duplicated[1]), rule="duplicate_bank",
+                                 value=str(frame["bank_id"][frame["bank_id"].duplicated()].iloc[0]),
+                                 message=f"the same bank_id as {duplicated[0]}", accepted="one report folder per bank"))
     numeric = [c for c in frame.columns if c in MEASURES or c.endswith("_gap_pp")]
     frame[numeric] = frame[numeric].astype("float64")
     return frame.set_index("bank_id").sort_index()

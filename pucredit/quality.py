@@ -79,7 +79,9 @@ def _branch(bank: Bank, table: str = "") -> str:
 
 
 def rule_counts(bank: Bank) -> pd.DataFrame:
-    """Per check, branch and month: rows flagged and rows checked (long form; zero counts kept).
+    """Per check, branch and month: rows flagged and rows checked — all snapshot rows (by as_of) or all new
+    loans (by origination month) of the branch and month, so that a share is of all rows (long form; zero
+    counts kept).
 
     Also the pseudo-check ``any`` per population (rows flagged by at least one check) and the contract's
     cross-row warning ``origination_changed`` (counted on the loan's last snapshot row).
@@ -149,6 +151,7 @@ def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
     borrowers fall in each, and ``p_value`` is the one-sided binomial test of more below than that.
     """
     band = bank.policy.quality.threshold_band.value
+    as_of = _last_snapshot(bank, period)
     rows = []
     for segment, definition in bank.policy.segments.items():
         for rule in definition.rules:
@@ -160,7 +163,7 @@ def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
                                                           AND credit_line_cny <= {limit!r}) AS below,
                        count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny > {limit!r}
                                                           AND credit_line_cny <= {limit * (1 + band)!r}) AS above
-                FROM {{loans}} WHERE as_of = DATE '{period.end.date()}' AND balance_cny > 0
+                FROM {{loans}} WHERE as_of = DATE '{as_of.date()}' AND balance_cny > 0
                   AND {rule_sql(rule, with_credit_line=False)}
             """).iloc[0]
             below, above = int(counted["below"]), int(counted["above"])
@@ -170,6 +173,15 @@ def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
                          "p_value": stats.binomtest(below, below + above, 0.5, "greater").pvalue
                          if below + above else None})
     return pd.DataFrame(rows)
+
+
+def _last_snapshot(bank: Bank, period: Period) -> pd.Timestamp:
+    """The stock date of a period: its last month end the tape holds."""
+    as_of = max((m for m in bank.months if m <= period.end), default=None)
+    if as_of is None:
+        raise InputError(Problem(file=str(bank.tape.path), column="as_of", rule="period_not_in_tape",
+                                 message=f"no snapshot on or before {period.end.date()}", value=period.label))
+    return as_of
 
 
 def branch_balances(bank: Bank) -> pd.DataFrame:
@@ -261,10 +273,7 @@ def audit_sample(bank: Bank, period: Period, size: int = 200, seed: int = 2024) 
     if size < 1:
         raise InputError(Problem(file="notebook parameters", column="audit_size", rule="bad_parameter",
                                  message="sample size must be positive", value=str(size), accepted="a whole number >= 1"))
-    as_of = max((m for m in bank.months if m <= period.end), default=None)
-    if as_of is None:
-        raise InputError(Problem(file=str(bank.tape.path), column="as_of", rule="period_not_in_tape",
-                                 message=f"no snapshot on or before {period.end.date()}", value=period.label))
+    as_of = _last_snapshot(bank, period)
     segment = ("CASE WHEN is_inclusive_smb THEN 'inclusive_smb' WHEN is_inclusive_agri THEN 'inclusive_agri' "
                "ELSE 'other' END")
     population = (f"(SELECT *, {_branch(bank)} AS stratum_branch, {segment} AS segment FROM {{loans}} "

@@ -291,19 +291,30 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
 
 
 def _remove_abandoned(target: Path) -> None:
-    """Staging folders of runs that were killed (their process is gone) are removed."""
+    """Leftovers of runs that were killed (their process is gone): staging folders are removed, and a
+    previous report set aside for the swap is put back if nothing took its place."""
     import psutil
 
-    for folder in target.parent.glob(f".{target.name}.staging-*"):
-        pid = folder.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+    for folder in sorted(target.parent.glob(f".{target.name}.*-*")):
+        kind, _, pid = folder.name.rpartition("-")
+        if not pid.isdigit() or psutil.pid_exists(int(pid)):
+            continue
+        if kind.endswith(".old") and not target.exists():
+            folder.rename(target)
+        elif kind.endswith((".old", ".staging")):
             shutil.rmtree(folder, ignore_errors=True)
 
 
 def _replace_folder(staging: Path, target: Path) -> None:
-    """Move the finished folder into place; the old one is removed only after the new one is there."""
+    """Move the finished folder into place; the old one is removed only after the new one is there, and
+    put back if the move fails."""
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
     if target.exists():
         target.rename(old)
-    staging.rename(target)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old.exists() and not target.exists():
+            old.rename(target)
+        raise
     shutil.rmtree(old, ignore_errors=True)

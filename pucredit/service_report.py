@@ -41,14 +41,16 @@ def _fmt(value, unit: str) -> str:
 
 
 UNITS = {"100m_cny": ("亿元", "100m yuan"), "fraction": ("%", "%"), "pct": ("%（年化）", "% a year"),
-         "pp": ("百分点", "pp"), "count": ("户", "borrowers"), "rows": ("行", "rows"), "": ("", "")}
+         "pp": ("百分点", "pp"), "count": ("户", "borrowers"), "rows": ("行", "rows"),
+         "findings": ("处", "findings"), "": ("", "")}
 
 
 def summary_table(metrics: dict, quality_findings: int | None = None, lang: str = "zh") -> pd.DataFrame:
     """The one-page summary: section, indicator, unit, value, target or reference, and whether it is met.
 
     Every value comes from ``metrics`` (the report's metrics.json); ``quality_findings`` is the number of
-    plausibility findings of the quality review, when it was run.
+    plausibility findings of the quality review up to the period end (a row flagged by two checks counts
+    twice), when it was run.
     """
     v, p, f, k, q = (metrics[s] for s in ("volume", "pricing", "first_loans", "risk", "quality"))
     zh = lang == "zh"
@@ -109,11 +111,12 @@ def summary_table(metrics: dict, quality_findings: int | None = None, lang: str 
          f"{q.get('errors', 0)} / {q.get('warnings', 0)}", "0 / —", met(q.get("errors", 0) == 0)),
     ]
     if quality_findings is not None:
-        rows.append(("数据质量", "Data quality", "合理性检查发现", "Plausibility findings", "rows", quality_findings, "", "—"))
+        rows.append(("数据质量", "Data quality", "合理性检查发现", "Plausibility findings", "findings", quality_findings,
+                     "", "—"))
     table = pd.DataFrame([
         {"section": zh_s if zh else en_s, "indicator": zh_i if zh else en_i,
          "unit": UNITS.get(unit, ("", ""))[0 if zh else 1],
-         "value": _fmt(value, "count" if unit == "rows" else unit) if not isinstance(value, str) else value,
+         "value": _fmt(value, "count" if unit in ("rows", "findings") else unit) if not isinstance(value, str) else value,
          "target": target, "met": status}
         for zh_s, en_s, zh_i, en_i, unit, value, target, status in rows])
     headers = {"section": ("方面", "Area"), "indicator": ("指标", "Indicator"), "unit": ("单位", "Unit"),

@@ -100,6 +100,12 @@ def test_bad_root_and_bad_metrics_name_the_file(tmp_path, demo_root):
     with pytest.raises(InputError) as err:
         peers.load(tmp_path, PERIOD)
     assert err.value.problems[0].file == str(broken)
+    broken.unlink()
+    shutil.copyfile(demo_root / "LB01" / PERIOD / "metrics.json", broken)  # LB01's metrics in a second folder
+    shutil.copytree(demo_root / "LB01", tmp_path / "LB01")
+    with pytest.raises(InputError) as err:
+        peers.load(tmp_path, PERIOD)
+    assert err.value.problems[0].rule == "duplicate_bank" and "LB01" in err.value.problems[0].message
 
 
 def test_cli_peers_writes_an_anonymised_report(demo_root, tmp_path, capsys):

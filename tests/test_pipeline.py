@@ -593,6 +593,32 @@ def test_batch_schedules_notebooks_and_fails_a_bank_by_its_first_failing_noteboo
     assert not [p for p in (root / "B1").iterdir()], "no staging folder left behind"
 
 
+def test_a_failed_swap_puts_the_previous_report_back(tmp_path):
+    from pucredit.run import _replace_folder
+
+    target = tmp_path / BANK / PERIOD
+    target.mkdir(parents=True)
+    (target / "metrics.json").write_text("old", encoding="utf-8")
+    with pytest.raises(OSError):
+        _replace_folder(tmp_path / "no-such-staging", target)
+    assert (target / "metrics.json").read_text(encoding="utf-8") == "old"
+    assert [p.name for p in (tmp_path / BANK).iterdir()] == [PERIOD]
+
+
+def test_a_report_set_aside_by_a_killed_swap_is_put_back(tmp_path):
+    from pucredit.run import _remove_abandoned
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = tmp_path / BANK
+    (folder / f".{PERIOD}.old-{dead.pid}").mkdir(parents=True)
+    (folder / f".{PERIOD}.old-{dead.pid}" / "metrics.json").write_text("old", encoding="utf-8")
+    (folder / f".{PERIOD}.staging-{dead.pid}").mkdir()
+    _remove_abandoned(folder / PERIOD)
+    assert [p.name for p in folder.iterdir()] == [PERIOD]
+    assert (folder / PERIOD / "metrics.json").read_text(encoding="utf-8") == "old"
+
+
 # ---------------------------------------------------------------- kernels: timeouts and sockets
 
 def test_cell_timeout_is_enforced_once(tmp_path, monkeypatch):

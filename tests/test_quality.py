@@ -66,7 +66,7 @@ def test_each_check_counts_its_rows_by_branch(checked_bank):
     assert flagged(counts, "negative_balance") == {}
 
 
-def test_shares_use_the_rows_each_check_could_apply_to(checked_bank):
+def test_shares_are_of_all_snapshot_rows_or_all_new_loans(checked_bank):
     counts = quality.rule_counts(checked_bank)
     by_rule = quality.summarise(counts).set_index("rule")
     # snapshot-row checks: 9 rows; origination checks: the 6 loans originated in June 2024 (L1-L3, L6-L8)
