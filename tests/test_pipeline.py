@@ -194,7 +194,7 @@ def test_report_folder_holds_exactly_the_report(good_report):
     assert {p.name for p in target.iterdir()} == expected_files()
     assert [p.name for p in (root / BANK).iterdir()] == [PERIOD]  # no staging or .old folder beside it
     # no _failures; the audit sample lives outside the report folder, which a re-run replaces
-    assert sorted(p.name for p in root.iterdir()) == ["_audit", BANK]
+    assert sorted(p.name for p in root.iterdir()) == sorted(["_audit", BANK])
     assert [p.name for p in (root / "_audit" / BANK / PERIOD).iterdir()] == [f"audit_sample_{BANK}_{PERIOD}.csv"]
 
 
