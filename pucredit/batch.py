@@ -12,13 +12,13 @@ import datetime as dt
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from .errors import InputError, Problem
+from .paths import write_text_atomic
 from .run import NotebookOutcome, PreparedBank, RunResult, finish_bank, prepare_bank, report_notebooks, run_report_notebook
 
 MANIFEST = "manifest.json"
@@ -49,11 +49,7 @@ def read_manifest(root: Path) -> dict:
 
 
 def write_manifest(root: Path, manifest: dict) -> Path:
-    path = root / MANIFEST
-    tmp = path.with_name(MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
 
 
 class ProgressPrinter:
@@ -137,7 +133,7 @@ class _Scheduler:
             self.done(bank_file, prepared)
             return
         if not self.notebooks:
-            self._finish(bank_file, prepared, [])
+            self.done(bank_file, finish_bank(prepared, []))
             return
         self.banks[bank_file] = {"prepared": prepared, "outcomes": {}, "open": {
             self._submit((bank_file, source), _notebook, prepared, source, self.timeout, self.queue)
@@ -156,17 +152,8 @@ class _Scheduler:
                 for other in state["open"]:
                     other.cancel()
         if not state["open"]:
-            self._finish(bank_file, state["prepared"],
-                         [state["outcomes"][s.name] for s in self.notebooks if s.name in state["outcomes"]])
-
-    def _finish(self, bank_file: Path, prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> None:
-        try:
-            result = finish_bank(prepared, outcomes)
-        except OSError as exc:  # the folder could not be moved into place: this bank fails, the batch goes on
-            shutil.rmtree(prepared.staging, ignore_errors=True)
-            result = prepared.result
-            result.status, result.error = "failed", f"report folder not moved into place: {exc}"
-        self.done(bank_file, result)
+            ordered = [state["outcomes"][s.name] for s in self.notebooks if s.name in state["outcomes"]]
+            self.done(bank_file, finish_bank(state["prepared"], ordered))
 
 
 def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: int = 1,

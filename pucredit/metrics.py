@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 from . import __version__, first_loans, pricing, risk, volume
+from .paths import write_text_atomic
 from .periods import Period, parse_period
 from .policy import Policy, load_policy
 from .tape import Tape
@@ -88,9 +89,4 @@ def to_json(metrics: dict) -> str:
 
 def write_metrics(metrics: dict, path: str | Path) -> Path:
     """Write metrics.json atomically (a temporary file beside it, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(to_json(metrics), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(Path(path), to_json(metrics))

@@ -14,7 +14,6 @@ import secrets
 import shutil
 import string
 from pathlib import Path
-
 from typing import Literal
 
 import numpy as np
@@ -87,7 +86,7 @@ def check_parameters(**params) -> PeerParameters:
 
 def header(frame: pd.DataFrame, params: PeerParameters):
     """Markdown block opening the peer report: period, banks, policy years, versions, anonymised or not."""
-    from IPython.display import Markdown
+    from .report import key_value_table
 
     zh = params.lang == "zh"
     rows = [("报告期" if zh else "Period", params.period),
@@ -97,13 +96,7 @@ def header(frame: pd.DataFrame, params: PeerParameters):
     if "pucredit_version" in frame:
         rows.append(("pucredit 版本" if zh else "pucredit version",
                      ", ".join(sorted(map(str, frame["pucredit_version"].dropna().unique())))))
-    return Markdown("\n".join(["| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows]]))
-
-
-def finding(text: str):
-    from IPython.display import Markdown
-
-    return Markdown(f"**{text}**")
+    return key_value_table(rows)
 
 
 def export(frame: pd.DataFrame, key: pd.DataFrame | None, folder: str | Path) -> list[Path]:
@@ -146,7 +139,7 @@ def load(root: str | Path, period: str) -> pd.DataFrame:
     from .periods import parse_period
 
     period = parse_period(period).label
-    rows = []
+    rows, seen = [], {}
     for path in metrics_files(root, period):
         try:
             metrics = json.loads(path.read_text(encoding="utf-8"))
@@ -156,7 +149,12 @@ def load(root: str | Path, period: str) -> pd.DataFrame:
             raise InputError(Problem(file=str(path), rule="bad_metrics", value=str(_get(metrics, "period")),
                                      message="not a metrics.json of this period (bank_id and period are needed)",
                                      accepted=f"metrics.json written by pucredit for {period}"))
-        row = {"bank_id": str(metrics["bank_id"]), "policy": metrics.get("policy"),
+        bank_id = str(metrics["bank_id"])
+        if bank_id in seen:
+            raise InputError(Problem(file=str(path), rule="duplicate_bank", value=bank_id,
+                                     message=f"the same bank_id as {seen[bank_id]}", accepted="one report folder per bank"))
+        seen[bank_id] = path
+        row = {"bank_id": bank_id, "policy": metrics.get("policy"),
                "pucredit_version": _get(metrics, "provenance.pucredit_version"),
                "totals_source": _get(metrics, "provenance.totals_source")}
         row.update({name: _get(metrics, path_) for name, (path_, _) in MEASURES.items()})
@@ -169,12 +167,6 @@ def load(root: str | Path, period: str) -> pd.DataFrame:
                 row[f"{target}_gap_pp"] = _get(metrics, gap)
         rows.append(row)
     frame = pd.DataFrame(rows)
-    duplicated = [p for p, bank_id in zip(metrics_files(root, period), frame["bank_id"])
-                  if (frame["bank_id"] == bank_id).sum() > 1]
-    if duplicated:
-        raise InputError(Problem(file=str(duplicated[1]), rule="duplicate_bank",
-                                 value=str(frame["bank_id"][frame["bank_id"].duplicated()].iloc[0]),
-                                 message=f"the same bank_id as {duplicated[0]}", accepted="one report folder per bank"))
     numeric = [c for c in frame.columns if c in MEASURES or c.endswith("_gap_pp")]
     frame[numeric] = frame[numeric].astype("float64")
     return frame.set_index("bank_id").sort_index()
@@ -263,7 +255,7 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     folder is written beside and moved into place, like a bank's report; a folder that is not a peer report
     is never replaced."""
     from .periods import parse_period
-    from .run import _replace_folder, execute_notebook, export_html
+    from .run import _remove_abandoned, _replace_folder, execute_notebook, export_html
 
     period = parse_period(period).label
     root = Path(root).resolve()
@@ -274,6 +266,7 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
                                  message="the folder exists and is not a peer report; it is not replaced",
                                  accepted="a new folder, or a previous peer report's folder"))
     staging = target.with_name(f".{target.name}.staging-{os.getpid()}")
+    _remove_abandoned(target)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:

@@ -1,7 +1,7 @@
 """Data-quality review of one bank's tape (notice 五(十一): internal sampling and audit; quarterly re-checks).
 
-- :func:`rule_counts`: every check by branch and month, with the rows it could apply to, so that the share of
-  rows affected is exact. Checks are the contract's row rules (CONTRACT §2) and plausibility checks beyond the
+- :func:`rule_counts`: every check by branch and month, with all the rows of that branch and month, so that
+  the share of rows affected is exact. Checks are the contract's row rules (CONTRACT §2) and plausibility checks beyond the
   contract whose thresholds live in the policy file's ``quality`` section.
 - :func:`threshold_bunching`, :func:`branch_breaks`, :func:`first_loan_flags_by_branch`: checks of whole series
   (credit lines just under a segment's limit, sudden breaks in a branch's balance, branches whose first-loan
@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -24,13 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from .errors import InputError, Problem, check_model
+from .paths import write_text_atomic
 from .periods import Period
 from .policy import rule_sql
 from .read import pseudonym_sql
 from .reference import lpr_coverage_end
 from .sql import sql_quote
 from .tape import Bank, Tape
-from .validate import tape_row_rules
+from .validate import ORIGINATION_FACTS, tape_row_rules
 
 RAW_COLUMN = re.compile(r"\br_\w+")  # row rules that read raw values run in validation only
 ROBUST_SD = 1.4826  # MAD to standard deviation under normality
@@ -78,18 +78,19 @@ def _branch(bank: Bank, table: str = "") -> str:
     return f"coalesce({column}, '{NO_BRANCH}')" if bank.has("branch_id") else f"'{NO_BRANCH}'"
 
 
-def rule_counts(bank: Bank) -> pd.DataFrame:
-    """Per check, branch and month: rows flagged and rows checked — all snapshot rows (by as_of) or all new
-    loans (by origination month) of the branch and month, so that a share is of all rows (long form; zero
-    counts kept).
+def rule_counts(bank: Bank, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Per check, branch and month (up to ``until`` when given): rows flagged and rows checked — all snapshot
+    rows (by as_of) or all new loans (by origination month) of the branch and month, so that a share is of
+    all rows (long form; zero counts kept).
 
     Also the pseudo-check ``any`` per population (rows flagged by at least one check) and the contract's
     cross-row warning ``origination_changed`` (counted on the loan's last snapshot row).
     """
     frames = []
+    every_check = checks(bank)
     for population, table, month in (("rows", "{loans}", "as_of"),
                                      ("originations", "{originations}", "last_day(origination_date)")):
-        group = [c for c in checks(bank) if c.population == population]
+        group = [c for c in every_check if c.population == population]
         counts = [f"count_if({c.condition}) AS c{i}" for i, c in enumerate(group)]
         counts.append(f"count_if({' OR '.join(f'coalesce({c.condition}, false)' for c in group)}) AS c_any")
         wide = bank.sql(f"SELECT {_branch(bank)} AS branch_id, {month} AS month, count(*) AS checked, "
@@ -104,7 +105,7 @@ def rule_counts(bank: Bank) -> pd.DataFrame:
         SELECT {_branch(bank, 'p')} AS branch_id, p.as_of AS month, count(*) AS flagged
         FROM loan_facts f JOIN tape_plain p ON p._row = f.last_row
         WHERE f.bank_id = {sql_quote(bank.bank_id)}
-          AND (f.orig <> f.orig_hi OR f.amount <> f.amount_hi OR f.borrower_id <> f.borrower_id_hi)
+          AND ({" OR ".join(f"f.{lo} <> f.{hi}" for _, lo, hi in ORIGINATION_FACTS)})
         GROUP BY ALL
     """)
     rows = frames[0][["branch_id", "month", "checked"]]
@@ -115,7 +116,14 @@ def rule_counts(bank: Bank) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out["month"] = pd.to_datetime(out["month"])
     out["flagged"] = out["flagged"].astype("int64")
+    if until is not None:
+        out = out[out["month"] <= until].reset_index(drop=True)
     return out[["rule", "kind", "severity", "column", "population", "branch_id", "month", "flagged", "checked"]]
+
+
+def plausibility_findings(counts: pd.DataFrame) -> int:
+    """Findings of the plausibility checks in :func:`rule_counts` (a row flagged by two checks counts twice)."""
+    return int(counts.loc[counts["kind"] == "plausibility", "flagged"].sum())
 
 
 def summarise(counts: pd.DataFrame, by: str | list[str] = "rule", rules: bool = True) -> pd.DataFrame:
@@ -282,7 +290,7 @@ def audit_sample(bank: Bank, period: Period, size: int = 200, seed: int = 2024) 
                      "GROUP BY ALL ORDER BY ALL").set_index(list(STRATA))["n"]
     allocation = allocate(sizes, size).rename("stratum_sample").reset_index()
     allocation["stratum_loans"] = sizes.loc[pd.MultiIndex.from_frame(allocation[list(STRATA)])].to_numpy()
-    name = f"_audit_allocation_{abs(hash((bank.loans, size, seed)))}"
+    name = "_audit_allocation"
     bank.con.register(name, allocation)
     try:
         sample = bank.sql(f"""
@@ -361,7 +369,7 @@ def restore_ids(tape: Tape, sample: pd.DataFrame, key: str) -> pd.DataFrame:
     otherwise it is not the key the tape was read with, and nothing is restored.
     """
     rows = pd.DataFrame({"_row": sample["source_row"].astype("int64").unique()})
-    name = f"_audit_rows_{abs(hash(tuple(rows['_row'][:50])))}"
+    name = "_audit_rows"
     tape.con.register(name, rows)
     try:
         raw = tape.con.execute(f"SELECT _row, borrower_id, {pseudonym_sql('borrower_id', key)} AS pseudonym "
@@ -395,11 +403,7 @@ def write_audit_sample(sample: pd.DataFrame, path: str | Path) -> Path:
             return candidate
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-    candidate.parent.mkdir(parents=True, exist_ok=True)
-    tmp = candidate.with_name(f".{candidate.name}.{hashlib.sha256(text.encode()).hexdigest()[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8-sig")
-    tmp.replace(candidate)
-    return candidate
+    return write_text_atomic(candidate, text, encoding="utf-8-sig")
 
 
 def audit_file_name(bank: Bank, period: Period, with_ids: bool = False) -> str:

@@ -80,9 +80,12 @@ class Report:
     def t(self, key: str) -> str:
         return label(key, self.lang)
 
+    def bracket(self, text: str) -> str:
+        """Text to append in brackets: full-width in Chinese, ASCII in English ("（亿元）", " (100 million yuan)")."""
+        return f"（{text}）" if self.lang == "zh" else f" ({text})"
+
     def unit(self, key: str) -> str:
-        """A unit to append to a label: full-width brackets in Chinese, ASCII in English ("（亿元）", " (100 million yuan)")."""
-        return f"（{self.t(key)}）" if self.lang == "zh" else f" ({self.t(key)})"
+        return self.bracket(self.t(key))
 
     def say(self, zh: str, en: str) -> str:
         return zh if self.lang == "zh" else en
@@ -98,27 +101,22 @@ class Report:
 
     def header(self):
         """Markdown block opening every report: bank, period, policy, data hash, version, time."""
-        from IPython.display import Markdown
-
         totals = self.t("totals_file") if self.bank.has_totals else self.t("tape")
         rows = [
-            (self.t("report_bank"), f"{self.bank_file.name}（{self.bank.bank_id}）" if self.lang == "zh"
-             else f"{self.bank_file.name} ({self.bank.bank_id})"),
-            (self.t("report_period"), f"{self.period.label}" + self.say(f"（{self.period.start.date()} – {self.period.end.date()}）",
-                                                                         f" ({self.period.start.date()} – {self.period.end.date()})")),
+            (self.t("report_bank"), self.bank_file.name + self.bracket(self.bank.bank_id)),
+            (self.t("report_period"),
+             self.period.label + self.bracket(f"{self.period.start.date()} – {self.period.end.date()}")),
             (self.t("report_policy"), f"{self.policy.year}: {self.policy.title if self.lang == 'zh' else self.policy.title_en}"),
             (self.t("report_totals"), totals),
             (self.t("report_tape"), f"`{self.tape.sha256}`"),
             (self.t("report_version"), __version__),
             (self.t("report_generated"), self.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
         ]
-        return Markdown("\n".join(["| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows]]))
+        return key_value_table(rows)
 
     def finding(self, zh: str, en: str):
         """The one-line plain-language finding that opens a section."""
-        from IPython.display import Markdown
-
-        return Markdown(f"**{self.say(zh, en)}**")
+        return finding(self.say(zh, en))
 
     def close(self) -> None:
         self.tape.close()
@@ -138,6 +136,20 @@ def setup(bank_file: str, period: str, lang: str = "", policy: str = "") -> Repo
 
 
 # ---------------------------------------------------------------- table formatting
+
+def key_value_table(rows: list[tuple[str, str]]):
+    """A two-column Markdown table without headings (the block that opens a report)."""
+    from IPython.display import Markdown
+
+    return Markdown("\n".join(["| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows]]))
+
+
+def finding(text: str):
+    """A section's plain-language finding, in bold."""
+    from IPython.display import Markdown
+
+    return Markdown(f"**{text}**")
+
 
 def yuan_100m(value) -> str:
     """Yuan shown in 亿元 (100 million yuan) with two decimals."""

@@ -242,12 +242,17 @@ def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | Non
 
 def finish_bank(prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> RunResult:
     """All notebooks ran: move the staging folder into place. One failed (the first in reading order is
-    reported): keep its partial notebook under ``_failures`` and leave the previous report untouched."""
+    reported): keep its partial notebook under ``_failures`` and leave the previous report untouched. A folder
+    that cannot be moved into place fails the bank too (the previous report is put back); never raises."""
     result = prepared.result
     try:
         failed = next((o for o in outcomes if o.error is not None), None)
         if failed is None:
-            _replace_folder(prepared.staging, prepared.target)
+            try:
+                _replace_folder(prepared.staging, prepared.target)
+            except OSError as exc:
+                result.status, result.error = "failed", f"report folder not moved into place: {exc}"
+                return result
             shutil.rmtree(prepared.failures, ignore_errors=True)  # now stale
             result.status, result.report_dir = "ok", str(prepared.target)
             result.notebooks = [o.name for o in outcomes]

@@ -12,7 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from .labels import label
+from .paths import write_text_atomic
 from .periods import Period
+from .report import pct, pp, yuan_100m
 
 
 def due_date(period: Period, days_after: int) -> dt.date | None:
@@ -25,19 +27,12 @@ def due_date(period: Period, days_after: int) -> dt.date | None:
 
 
 def _fmt(value, unit: str) -> str:
+    """A value of the summary table in its unit, the report's own formats; a dash when there is none."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "—"
-    if unit == "100m_cny":
-        return f"{value / 1e8:,.2f}"
-    if unit == "fraction":
-        return f"{value * 100:.2f}%"
-    if unit == "pct":
-        return f"{value:.2f}%"
-    if unit == "pp":
-        return f"{value:+.2f}"
-    if unit == "count":
-        return f"{int(value):,}"
-    return str(value)
+    formats = {"100m_cny": yuan_100m, "fraction": pct, "pp": pp, "pct": lambda v: f"{v:.2f}%",
+               "count": lambda v: f"{int(v):,}"}
+    return formats.get(unit, str)(value)
 
 
 UNITS = {"100m_cny": ("亿元", "100m yuan"), "fraction": ("%", "%"), "pct": ("%（年化）", "% a year"),
@@ -129,8 +124,4 @@ def export_summary(summary: pd.DataFrame, folder: str | Path, bank_id: str, peri
     """Write the summary table as CSV (UTF-8 with BOM for Excel) into ``folder``, replacing an earlier copy
     of the same bank and period (the table is recomputed from the data, nobody edits it)."""
     path = Path(folder) / f"service_report_summary_{bank_id}_{period.label}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    summary.to_csv(tmp, index=False, encoding="utf-8-sig")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, summary.to_csv(index=False), encoding="utf-8-sig")

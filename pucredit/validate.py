@@ -195,6 +195,10 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
 
 MONTH_MASK_BITS = 127  # months a HUGEINT bitmask holds
 
+# Origination facts that must not change between a loan's snapshots: (column, loan_facts min, loan_facts max)
+ORIGINATION_FACTS = (("origination_date", "orig", "orig_hi"), ("amount_cny", "amount", "amount_hi"),
+                     ("borrower_id", "borrower_id", "borrower_id_hi"))
+
 # A rate column is taken as fractions when this share of its positive values is below 1.
 FRACTION_SHARE = 0.99
 RATE_SHAPE = ("count_if(rate_pct > 0 AND rate_pct < 1)", "count_if(rate_pct > 0)")
@@ -262,8 +266,7 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
         f"SELECT count(*) FROM loan_facts WHERE rows <> months OR span >= {MONTH_MASK_BITS}").fetchone()[0]
     if suspect:
         _duplicates(con, source, view, findings, cap, ("bank_id", "as_of", "loan_id"))
-    for column, lo, hi in (("origination_date", "orig", "orig_hi"), ("amount_cny", "amount", "amount_hi"),
-                           ("borrower_id", "borrower_id", "borrower_id_hi")):
+    for column, lo, hi in ORIGINATION_FACTS:
         total = con.execute(f"SELECT count(*) FROM loan_facts WHERE {lo} <> {hi}").fetchone()[0]
         shown = "" if column == "borrower_id" else f", {lo}, {hi}"
         for row, loan_id, *values in con.execute(

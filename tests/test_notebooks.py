@@ -77,35 +77,31 @@ def test_notebook_runs_on_every_demo_bank(path, bank, tmp_path):
     assert not [o for o in outputs if o.get("name") == "stderr"], "warnings reach the report"
 
 
-def test_notebooks_run_on_a_tiny_bank(tmp_path):
-    """A bank with two snapshots, a handful of loans, no pass-through window and few defaults still gets
-    every report, with "not applicable" where an analysis needs more data."""
+def run_every_notebook_on(tmp_path, rows: list[dict], lang: str) -> None:
+    """Every report notebook on a one-bank tape of ``rows`` for 2024H1: no error, nothing on stderr."""
     from pucredit.run import execute_notebook
     from tests.conftest import write_csv
-    from tests.test_metrics import ROWS
 
-    write_csv(tmp_path / "tape.csv", ROWS)
+    write_csv(tmp_path / "tape.csv", rows)
     (tmp_path / "T1.yaml").write_text('bank_id: "T1"\nname: "测试银行"\ntape: "tape.csv"\n', encoding="utf-8")
     for path in NOTEBOOKS:
         execute_notebook(path, tmp_path / path.name,
-                         {"bank_file": str(tmp_path / "T1.yaml"), "period": "2024H1", "lang": "zh", "policy": ""},
+                         {"bank_file": str(tmp_path / "T1.yaml"), "period": "2024H1", "lang": lang, "policy": ""},
                          timeout=600)
         outputs = [o for c in code_cells(nbformat.read(tmp_path / path.name, as_version=4)) for o in c.outputs]
         assert not [o for o in outputs if o.get("name") == "stderr"], path.name
+
+
+def test_notebooks_run_on_a_tiny_bank(tmp_path):
+    """A bank with two snapshots, a handful of loans, no pass-through window and few defaults still gets
+    every report, with "not applicable" where an analysis needs more data."""
+    from tests.test_metrics import ROWS
+
+    run_every_notebook_on(tmp_path, ROWS, "zh")
 
 
 def test_notebooks_run_on_a_bank_with_nothing_outstanding_at_the_period_end(tmp_path):
     """One loan, repaid before the period end, no branch column, nothing lent in the period: every report
     says what it cannot show instead of failing."""
-    from pucredit.run import execute_notebook
-    from tests.conftest import write_csv
-
-    write_csv(tmp_path / "tape.csv", [dict(as_of=as_of, loan_id="L1", borrower_id="B1", balance_cny=balance)
-                                      for as_of, balance in (("2023-12-31", 1000), ("2024-06-30", 0))])
-    (tmp_path / "T1.yaml").write_text('bank_id: "T1"\nname: "已结清银行"\ntape: "tape.csv"\n', encoding="utf-8")
-    for path in NOTEBOOKS:
-        execute_notebook(path, tmp_path / path.name,
-                         {"bank_file": str(tmp_path / "T1.yaml"), "period": "2024H1", "lang": "en", "policy": ""},
-                         timeout=600)
-        outputs = [o for c in code_cells(nbformat.read(tmp_path / path.name, as_version=4)) for o in c.outputs]
-        assert not [o for o in outputs if o.get("name") == "stderr"], path.name
+    run_every_notebook_on(tmp_path, [dict(as_of=as_of, loan_id="L1", borrower_id="B1", balance_cny=balance)
+                                     for as_of, balance in (("2023-12-31", 1000), ("2024-06-30", 0))], "en")

@@ -605,6 +605,19 @@ def test_a_failed_swap_puts_the_previous_report_back(tmp_path):
     assert [p.name for p in (tmp_path / BANK).iterdir()] == [PERIOD]
 
 
+def test_a_folder_that_cannot_be_moved_into_place_fails_the_bank_without_raising(tmp_path):
+    from pucredit.run import NotebookOutcome, PreparedBank, RunResult, finish_bank
+
+    target = tmp_path / BANK / PERIOD
+    target.mkdir(parents=True)
+    prepared = PreparedBank(result=RunResult(bank_id=BANK, bank_file="b.yaml", period=PERIOD, status="bad_input"),
+                            parameters={}, staging=tmp_path / BANK / "gone", target=target,
+                            failures=tmp_path / FAILURES, audits=tmp_path / "_audit", started=time.time())
+    result = finish_bank(prepared, [NotebookOutcome("01_volume.ipynb")])
+    assert result.status == "failed" and "not moved into place" in result.error
+    assert target.is_dir() and result.report_dir is None
+
+
 def test_a_report_set_aside_by_a_killed_swap_is_put_back(tmp_path):
     from pucredit.run import _remove_abandoned
 
