@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_STAMP := data/demo/.built
 export SM_FORMULA_ENGINE := formulaic
 
-.PHONY: install data demo test lab pin lock clean
+.PHONY: install data demo test test-fast lab pin lock clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,10 @@ demo: data
 # Unit tests, then every notebook on the demo data; cells marked NBVAL_CHECK_OUTPUT must reproduce.
 test: data
 	$(PY) -m pytest tests notebooks --nbval-lax
+
+# Everything but the notebook and batch executions (tests/e2e), in a few minutes.
+test-fast: data
+	$(PY) -m pytest tests -m "not slow"
 
 # JupyterLab on notebooks/ with this environment as the kernel.
 lab: data

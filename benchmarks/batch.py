@@ -35,9 +35,9 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from pucredit.batch import run_batch
-from pucredit.paths import BANKS_DIR
-from pucredit.run import execute_notebook, report_notebooks
+from pucredit.pipeline.batch import run_batch
+from pucredit.config.paths import BANKS_DIR
+from pucredit.pipeline.run import execute_notebook, report_notebooks
 
 SPEEDUP_GOAL = 1.8
 FIXED_COST_GOAL = 1.5

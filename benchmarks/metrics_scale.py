@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from pucredit.paths import PROJ_ROOT, REFERENCE_DIR
+from pucredit.config.paths import PROJ_ROOT, REFERENCE_DIR
 from pucredit.synth import DEMO_BANKS, generate, scaled
 
 OUT = PROJ_ROOT / "benchmarks" / "out"
@@ -50,7 +50,7 @@ def run_reference(tape: str, bank: str, period: str) -> None:
     """The reference side: execute reference_metrics.sql and print its one result row as JSON."""
     import duckdb
 
-    from pucredit.periods import parse_period
+    from pucredit.config.periods import parse_period
 
     p = parse_period(period)
     sql = REFERENCE_SQL.read_text().format(tape=tape, bank=bank, start=p.start.date(), end=p.end.date(),

@@ -16,9 +16,9 @@ import time
 
 import duckdb
 
-from pucredit import quality
-from pucredit.periods import parse_period
-from pucredit.tape import open_tape
+from pucredit.analyses import quality
+from pucredit.config.periods import parse_period
+from pucredit.engine.tape import open_tape
 
 from metrics_scale import tape_path  # noqa: E402  (benchmarks/ is the script's folder)
 

@@ -9,17 +9,31 @@ The research API, in the order data flows (each function's docstring cites its c
         bank = tape.bank("HB01", "2024")                      # classify by the policy year
         stocks = volume.monthly_stocks(bank)                  # 保量 二(一)
         rates = pricing.monthly_new_rates(bank, period.end)   # 稳价 二(二)
-        metrics = compute_metrics(tape, "HB01", period)       # CONTRACT §3
+        metrics = compute_metrics(tape, "HB01", period)       # docs/data-contract.md §3
+
+Names are imported on first use, so ``import pucredit`` (and the command line) stays fast.
 """
-__version__ = "0.1.0"
+from importlib import import_module
 
-from . import first_loans, pricing, reference, risk, volume  # noqa: E402
-from .metrics import compute_metrics, write_metrics  # noqa: E402
-from .periods import Period, parse_period  # noqa: E402
-from .policy import Policy, load_policy  # noqa: E402
-from .tape import Bank, Tape, open_tape  # noqa: E402
+from pucredit._version import __version__
 
-__all__ = [
-    "Bank", "Period", "Policy", "Tape", "compute_metrics", "first_loans", "load_policy", "open_tape",
-    "parse_period", "pricing", "reference", "risk", "volume", "write_metrics",
-]
+_API = {
+    "compute_metrics": "pucredit.analyses.metrics", "write_metrics": "pucredit.analyses.metrics",
+    "Period": "pucredit.config.periods", "parse_period": "pucredit.config.periods",
+    "Policy": "pucredit.config.policy", "load_policy": "pucredit.config.policy",
+    "Bank": "pucredit.engine.tape", "Tape": "pucredit.engine.tape", "open_tape": "pucredit.engine.tape",
+}
+_MODULES = {
+    "volume": "pucredit.analyses.volume", "pricing": "pucredit.analyses.pricing",
+    "first_loans": "pucredit.analyses.first_loans", "risk": "pucredit.analyses.risk",
+    "quality": "pucredit.analyses.quality", "reference": "pucredit.config.reference",
+}
+__all__ = ["__version__", *sorted(_API), *sorted(_MODULES)]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    if name in _MODULES:
+        return import_module(_MODULES[name])
+    raise AttributeError(f"module 'pucredit' has no attribute {name!r}")

@@ -13,8 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import AnalysisError, Findings, InputError
-from .validate import DEFAULT_CAP
+from pucredit.contract.errors import AnalysisError, Findings, InputError
+from pucredit.contract.validate import DEFAULT_CAP
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -98,7 +98,7 @@ def _print_findings(findings: Findings, fmt: str, file: str) -> None:
 
 
 def cmd_validate(args) -> int:
-    from .tape import open_tape
+    from pucredit.engine.tape import open_tape
 
     try:
         tape = open_tape(args.tape, args.totals, lpr=args.lpr, sheet=args.sheet, cap=args.cap)
@@ -114,10 +114,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_metrics(args) -> int:
-    from .metrics import compute_metrics, to_json, write_metrics
-    from .periods import parse_period
-    from .policy import load_policy
-    from .tape import open_tape
+    from pucredit.analyses.metrics import compute_metrics, to_json, write_metrics
+    from pucredit.config.periods import parse_period
+    from pucredit.config.policy import load_policy
+    from pucredit.engine.tape import open_tape
 
     period = parse_period(args.period)
     policy = load_policy(args.policy) if args.policy else None
@@ -140,8 +140,8 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .paths import REPORTS_DIR
-    from .run import run_bank
+    from pucredit.config.paths import REPORTS_DIR
+    from pucredit.pipeline.run import run_bank
 
     result = run_bank(args.bank_yaml, args.period, args.out or REPORTS_DIR, timeout=args.timeout,
                       progress=lambda bank, msg: print(f"{bank}: {msg}", file=sys.stderr))
@@ -157,8 +157,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from .batch import MANIFEST, failed, run_batch
-    from .paths import REPORTS_DIR
+    from pucredit.pipeline.batch import MANIFEST, failed, run_batch
+    from pucredit.config.paths import REPORTS_DIR
 
     root = Path(args.out) if args.out else REPORTS_DIR
     manifest = run_batch(args.banks, args.period, root, jobs=args.jobs, timeout=args.timeout,
@@ -169,7 +169,7 @@ def cmd_batch(args) -> int:
 
 
 def cmd_peers(args) -> int:
-    from .peers import run_peers
+    from pucredit.analyses.peers import run_peers
 
     print(f"comparing the banks under {args.root} for {args.period}", file=sys.stderr)
     try:
@@ -185,8 +185,8 @@ def cmd_peers(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from .paths import DEMO_DIR
-    from .synth import synth_command
+    from pucredit.config.paths import DEMO_DIR
+    from pucredit.synth import synth_command
 
     for path in synth_command(args.bank, Path(args.out) if args.out else DEMO_DIR, args.rows, args.format, args.seed):
         print(path)
@@ -194,8 +194,8 @@ def cmd_synth(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
-    from .paths import REPORTS_DIR
+    from pucredit.pipeline.demo import run_demo
+    from pucredit.config.paths import REPORTS_DIR
 
     return run_demo(args.period, args.jobs, Path(args.out) if args.out else REPORTS_DIR)
 

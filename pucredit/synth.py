@@ -129,12 +129,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from . import __version__
-from .errors import InputError, Problem
-from .paths import BANKS_DIR, DEMO_DIR
-from .policy import Policy, load_policy
-from .reference import LPR_REFORM_DATE, applicable_lpr, load_lpr
-from .schema import BORROWER_TYPES, GUARANTEES, PRICING_BASES, REPAYMENTS, RISK_CLASSES, TAPE_COLUMNS
+from pucredit._version import __version__
+from pucredit.contract.errors import InputError, Problem
+from pucredit.config.paths import BANKS_DIR, DEMO_DIR
+from pucredit.config.policy import Policy, load_policy
+from pucredit.config.reference import LPR_REFORM_DATE, applicable_lpr, load_lpr
+from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, PRICING_BASES, REPAYMENTS, RISK_CLASSES, TAPE_COLUMNS
 
 Progress = Callable[[str], None] | None
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pucredit.schema import TAPE_COLUMNS
+from pucredit.contract.schema import TAPE_COLUMNS
 
 DEFAULTS = {
     "bank_id": "T1",
@@ -54,3 +54,14 @@ def write_tape(tmp_path):
     def _write(rows, name="tape.csv", **kwargs):
         return write_csv(tmp_path / name, rows, **kwargs)
     return _write
+
+
+@pytest.fixture(scope="session")
+def demo_tapes():
+    """The three demo banks' tapes, opened and validated once per test session: bank_id -> (bank file, tape)."""
+    from tools.golden_metrics import BANKS, open_demo_tape
+
+    opened = {bank_id: open_demo_tape(bank_id) for bank_id in BANKS}
+    yield opened
+    for _, tape in opened.values():
+        tape.close()

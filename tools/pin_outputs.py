@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from pucredit.run import execute_notebook
+from pucredit.pipeline.run import execute_notebook
 
 MARK = "# NBVAL_CHECK_OUTPUT"
 

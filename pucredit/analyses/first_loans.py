@@ -1,0 +1,285 @@
+"""First loans and loan structure (首贷, 优结构; notice 二(三), 四(七), 六(十三)).
+
+Whether a bank's first-loan acquisition is real and healthy: how many
+borrowers got their first loan ever (is_first_loan), what happened to them
+next (a second loan, renewal, a bigger line, default) against repeat
+borrowers, and how the mix of new loans and of the stock moves toward credit
+loans, renewals, medium/long terms and revolving loans. Counts of the
+contract's first_loans keys follow CONTRACT §3.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pucredit.config.periods import Period
+from pucredit.analyses.pricing import in_period
+from pucredit.engine.sql import as_float, sum_cny, weighted_mean
+from pucredit.estimators.glm import glm_on_cells
+from pucredit.engine.tape import Bank
+
+
+def counts(bank: Bank, period: Period, where: str = "is_inclusive_smb") -> dict:
+    """Borrowers originated in the period, those on a first loan, their share, amount and rates."""
+    flow = f"{in_period(period)} AND {where}"
+    row = bank.sql(f"""
+        SELECT count(DISTINCT borrower_id) FILTER (WHERE {flow}) AS borrowers,
+               count(DISTINCT borrower_id) FILTER (WHERE {flow} AND is_first_loan) AS first_borrowers,
+               {sum_cny('amount_cny', f'{flow} AND is_first_loan')} AS first_amount,
+               {weighted_mean('rate_pct', 'amount_cny', f'{flow} AND is_first_loan')} AS first_rate,
+               {weighted_mean('rate_pct', 'amount_cny', f'{flow} AND NOT is_first_loan')} AS repeat_rate
+        FROM {{originations}}
+    """).iloc[0]
+    borrowers, first = int(row["borrowers"]), int(row["first_borrowers"])
+    return {"borrowers_originated": borrowers, "first_loan_borrowers": first,
+            "first_loan_share": first / borrowers if borrowers else None,
+            "first_loan_amount_cny": round(float(row["first_amount"]), 2),
+            "first_loan_new_rate_pct": as_float(row["first_rate"]),
+            "repeat_new_rate_pct": as_float(row["repeat_rate"])}
+
+
+def window_covers(bank: Bank, period: Period) -> bool:
+    """Whether the tape's originations (from its first month) cover the whole period."""
+    return bank.months[0].replace(day=1) <= period.start
+
+
+def metrics(bank: Bank, period: Period) -> dict:
+    """The first_loans section of metrics.json: CONTRACT §3 keys, growth on last year, structure shares."""
+    result = counts(bank, period)
+    notes = {}
+    if not result["borrowers_originated"]:
+        notes["first_loan_share"] = "no inclusive_smb loans originated in the period"
+    last_year = period.shifted_years(1)
+    if window_covers(bank, last_year):
+        before = counts(bank, last_year)["first_loan_borrowers"]
+        result["first_loan_borrowers_last_year"] = before
+        result["first_loan_growth"] = result["first_loan_borrowers"] / before - 1 if before else None
+    else:
+        result["first_loan_borrowers_last_year"] = result["first_loan_growth"] = None
+        notes["first_loan_growth"] = f"the tape starts after {last_year.start.date()}: no same period last year"
+    shares = structure_shares(bank, period)
+    result.update({f"new_{k}": v for k, v in shares["new"].items()})
+    result.update({f"stock_{k}": v for k, v in shares["stock"].items()})
+    result["notes"] = notes
+    return result
+
+
+# ---------------------------------------------------------------- structure (优结构)
+
+def _structure_flags(bank: Bank) -> dict[str, str]:
+    rules = bank.policy.structure
+    return {
+        "credit_share": "guarantee = 'credit'",
+        "renewal_share": "is_renewal",
+        "medium_long_term_share": "date_diff('month', origination_date, maturity_date) >= "
+                                  f"{rules.medium_long_term_min_months}",
+        "revolving_share": "repayment = 'revolving'",
+        "small_credit_share": f"guarantee = 'credit' AND credit_line_cny <= {rules.small_credit_loan_max_cny.value}",
+    }
+
+
+def structure_shares(bank: Bank, period: Period, where: str = "is_inclusive_smb") -> dict[str, dict]:
+    """Amount shares of credit, renewal, medium/long-term, revolving and small credit loans among the period's
+    new loans of the segment, and balance shares in its stock at the period end (notice 二(三))."""
+    flags = _structure_flags(bank)
+    new = bank.sql(", ".join([f"SELECT {sum_cny('amount_cny', f'{in_period(period)} AND {where}')} AS total"]
+                             + [f"{sum_cny('amount_cny', f'{in_period(period)} AND {where} AND {c}')} AS {k}"
+                                for k, c in flags.items()]) + " FROM {originations}").iloc[0]
+    stock = bank.sql(", ".join([f"SELECT {sum_cny('balance_cny', where)} AS total"]
+                               + [f"{sum_cny('balance_cny', f'{where} AND {c}')} AS {k}" for k, c in flags.items()])
+                     + f" FROM {{loans}} WHERE as_of = DATE '{period.end.date()}'").iloc[0]
+    return {name: {k: (float(row[k] / row["total"]) if row["total"] else None) for k in flags}
+            for name, row in (("new", new), ("stock", stock))}
+
+
+def structure_by_month(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb") -> pd.DataFrame:
+    """The structure shares month by month: of new loans (by origination month) and of the stock (as_of)."""
+    flags = _structure_flags(bank)
+    new = bank.sql(f"SELECT month, {sum_cny('amount_cny')} AS total, "
+                   + ", ".join(f"{sum_cny('amount_cny', c)} AS {k}" for k, c in flags.items())
+                   + f" FROM {{originations}} WHERE {where} AND origination_date <= DATE '{end.date()}'"
+                     " GROUP BY month ORDER BY month")
+    stock = bank.sql(f"SELECT as_of AS month, {sum_cny('balance_cny')} AS total, "
+                     + ", ".join(f"{sum_cny('balance_cny', c)} AS {k}" for k, c in flags.items())
+                     + f" FROM {{loans}} WHERE {where} AND as_of <= DATE '{end.date()}' GROUP BY as_of ORDER BY as_of")
+    frames = []
+    for name, frame in (("new", new), ("stock", stock)):
+        frame = frame.astype({c: "float64" for c in frame.columns if c != "month"})
+        shares = frame[list(flags)].div(frame["total"].where(frame["total"] > 0), axis=0)
+        shares.index = pd.to_datetime(frame["month"]).dt.to_period("M").dt.to_timestamp()
+        shares.columns = pd.MultiIndex.from_product([[name], shares.columns])
+        frames.append(shares)
+    return pd.concat(frames, axis=1).sort_index()
+
+
+# ---------------------------------------------------------------- acquisition (首贷拓展)
+
+def monthly_acquisition(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb") -> pd.DataFrame:
+    """Per origination month: borrowers originated, first-loan borrowers, their share and amount."""
+    frame = bank.sql(f"""
+        SELECT month, count(DISTINCT borrower_id) AS borrowers,
+               count(DISTINCT borrower_id) FILTER (WHERE is_first_loan) AS first_borrowers,
+               {sum_cny('amount_cny', 'is_first_loan')} AS first_amount_cny
+        FROM {{originations}} WHERE {where} AND origination_date <= DATE '{end.date()}'
+        GROUP BY month ORDER BY month
+    """)
+    frame["month"] = pd.to_datetime(frame["month"])
+    frame["first_amount_cny"] = frame["first_amount_cny"].astype("float64")
+    frame["first_share"] = frame["first_borrowers"] / frame["borrowers"]
+    return frame.set_index("month")
+
+
+def acquisition_by(bank: Bank, period: Period, by: str, where: str = "true") -> pd.DataFrame:
+    """First-loan borrowers and their share of borrowers originated, this period and the same period last
+    year, per ``by`` group (segment, borrower_type, county_code, branch_id)."""
+    if by != "segment" and not bank.has(by):
+        return pd.DataFrame()
+    group = ("CASE WHEN is_inclusive_smb THEN 'inclusive_smb' WHEN is_inclusive_agri THEN 'inclusive_agri' "
+             "ELSE 'other' END") if by == "segment" else f"coalesce(CAST({by} AS VARCHAR), '(blank)')"
+    last = period.shifted_years(1)
+    frame = bank.sql(f"""
+        SELECT {group} AS grp,
+               count(DISTINCT borrower_id) FILTER (WHERE {in_period(period)}) AS borrowers,
+               count(DISTINCT borrower_id) FILTER (WHERE {in_period(period)} AND is_first_loan) AS first_borrowers,
+               count(DISTINCT borrower_id) FILTER (WHERE {in_period(last)} AND is_first_loan) AS first_last_year
+        FROM {{originations}} WHERE {where} GROUP BY grp ORDER BY first_borrowers DESC, grp
+    """).set_index("grp")
+    frame.index.name = by
+    frame["first_share"] = frame["first_borrowers"] / frame["borrowers"].where(frame["borrowers"] > 0)
+    if not window_covers(bank, last):
+        frame["first_last_year"] = np.nan
+    return frame
+
+
+def no_loan_coverage(bank: Bank, period: Period) -> dict:
+    """Borrowers with a balance at the period end who had no loan with the bank at the previous year end
+    (无贷户, notice 四(七)), by segment of their current loans."""
+    base, end = period.base_date.date(), period.end.date()
+    row = bank.sql(f"""
+        WITH now AS (SELECT DISTINCT borrower_id, is_inclusive_smb FROM {{loans}}
+                     WHERE as_of = DATE '{end}' AND balance_cny > 0),
+             before AS (SELECT DISTINCT borrower_id FROM {{loans}} WHERE as_of = DATE '{base}' AND balance_cny > 0)
+        SELECT count(DISTINCT borrower_id) AS borrowers,
+               count(DISTINCT borrower_id) FILTER (WHERE borrower_id NOT IN (SELECT borrower_id FROM before)) AS new,
+               count(DISTINCT borrower_id) FILTER (WHERE is_inclusive_smb) AS smb,
+               count(DISTINCT borrower_id) FILTER (WHERE is_inclusive_smb AND
+                                                   borrower_id NOT IN (SELECT borrower_id FROM before)) AS smb_new,
+               (SELECT count(*) FROM before) AS base_borrowers
+        FROM now
+    """).iloc[0]
+    if not row["base_borrowers"]:
+        return {}
+    return {"borrowers": int(row["borrowers"]), "without_loan_at_base": int(row["new"]),
+            "share": row["new"] / row["borrowers"] if row["borrowers"] else None,
+            "inclusive_smb_borrowers": int(row["smb"]), "inclusive_smb_without_loan_at_base": int(row["smb_new"]),
+            "inclusive_smb_share": row["smb_new"] / row["smb"] if row["smb"] else None}
+
+
+# ---------------------------------------------------------------- what follows a first loan
+
+def loan_histories(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb") -> pd.DataFrame:
+    """One row per loan originated in the window up to ``end``: first or repeat, months to the borrower's
+    next loan (censored at the tape's last month), whether that next loan was a renewal, the credit-line
+    change at it, and months to default (first non-performing month; None if never), all followed to the
+    tape's end."""
+    last = bank.months[-1]  # what follows is observed to the tape's end
+    frame = bank.sql(f"""
+        WITH o AS (
+            SELECT loan_id, borrower_id, origination_date, month, is_first_loan, is_renewal, credit_line_cny,
+                   amount_cny, guarantee, borrower_type, maturity_date,
+                   lead(origination_date) OVER w AS next_date, lead(is_renewal) OVER w AS next_is_renewal,
+                   lead(credit_line_cny) OVER w AS next_line
+            FROM {{originations}} WHERE {where}
+            WINDOW w AS (PARTITION BY borrower_id ORDER BY origination_date, loan_id)
+        ), bad AS (
+            SELECT loan_id, min(as_of) AS default_month FROM {{loans}}
+            WHERE is_npl AND as_of <= DATE '{last.date()}' GROUP BY loan_id
+        )
+        SELECT o.*, bad.default_month FROM o LEFT JOIN bad USING (loan_id)
+        WHERE o.origination_date <= DATE '{end.date()}'
+    """)
+    for col in ("origination_date", "next_date", "default_month", "month", "maturity_date"):
+        frame[col] = pd.to_datetime(frame[col])
+    start = frame["origination_date"]
+    months = lambda a, b: (b.dt.year - a.dt.year) * 12 + b.dt.month - a.dt.month  # noqa: E731
+    frame["next_observed"] = frame["next_date"].notna()
+    frame["months_to_next"] = np.where(frame["next_observed"], months(start, frame["next_date"]),
+                                       months(start, pd.Series(last, index=frame.index)))
+    frame["months_to_default"] = months(start, frame["default_month"])
+    frame["months_observed"] = months(start, pd.Series(last, index=frame.index))
+    frame["line_growth"] = frame["next_line"] / frame["credit_line_cny"] - 1
+    frame["first_or_repeat"] = np.where(frame["is_first_loan"], "first", "repeat")
+    return frame
+
+
+def time_to_next_loan(histories: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Kaplan-Meier curves of months from a loan to the borrower's next loan, first vs repeat loans,
+    censored at the tape's end (statsmodels SurvfuncRight). Returns group -> survival table."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    curves = {}
+    for name, group in histories.groupby("first_or_repeat"):
+        if len(group) < 10:
+            continue
+        fit = SurvfuncRight(group["months_to_next"].to_numpy(float), group["next_observed"].to_numpy(int))
+        table = fit.summary().reset_index()
+        table.columns = ["months", "no_next_loan", "se", "at_risk", "events"]
+        curves[name] = table.set_index("months")
+    return curves
+
+
+def follow_up(histories: pd.DataFrame, horizon: int = 12) -> pd.DataFrame:
+    """First vs repeat loans: a next loan within ``horizon`` months, renewal at it, credit-line growth at it,
+    and default within ``horizon`` months — each over the loans observed for the whole horizon."""
+    seen = histories[histories["months_observed"] >= horizon]
+    rows = {}
+    for name, group in seen.groupby("first_or_repeat"):
+        next_soon = group["next_observed"] & (group["months_to_next"] <= horizon)
+        rows[name] = {"loans": len(group),
+                      "next_loan_rate": next_soon.mean(),
+                      "renewal_rate": (next_soon & group["next_is_renewal"].fillna(False).astype(bool)).mean(),
+                      "median_line_growth": group.loc[next_soon, "line_growth"].median(),
+                      "default_rate": (group["months_to_default"] <= horizon).mean()}
+    return pd.DataFrame(rows).T
+
+
+def cohorts(histories: pd.DataFrame, bank: Bank, horizons=(6, 12, 24)) -> pd.DataFrame:
+    """First-loan borrowers by origination quarter: still a borrower (any balance) 6/12/24 months later,
+    and cumulative default by then; NaN where the tape ends before the horizon."""
+    first = histories[histories["is_first_loan"]].copy()
+    if first.empty:
+        return pd.DataFrame()
+    balances = bank.sql("SELECT DISTINCT borrower_id, as_of FROM {loans} WHERE balance_cny > 0")
+    balances["as_of"] = pd.to_datetime(balances["as_of"]).dt.to_period("M")
+    present = set(zip(balances["borrower_id"], balances["as_of"]))
+    first["quarter"] = first["origination_date"].dt.to_period("Q").astype(str)
+    start = first["origination_date"].dt.to_period("M")
+    out = {"borrowers": first.groupby("quarter")["borrower_id"].nunique()}
+    for h in horizons:
+        observed = first["months_observed"] >= h
+        still = [(b, s + h) in present for b, s in zip(first["borrower_id"], start)]
+        first[f"still_{h}"] = np.where(observed, still, np.nan)
+        first[f"default_{h}"] = np.where(observed, first["months_to_default"] <= h, np.nan)
+        out[f"still_borrower_{h}m"] = first.groupby("quarter")[f"still_{h}"].mean()
+        out[f"cumulative_default_{h}m"] = first.groupby("quarter")[f"default_{h}"].mean()
+    return pd.DataFrame(out)
+
+
+def default_odds(histories: pd.DataFrame, horizon: int = 12):
+    """Logistic GLM of default within ``horizon`` months on first loan, borrower type and guarantee, fitted
+    on aggregated cells (successes and failures per covariate cell: exact for categorical covariates, and
+    fast on large tapes). exp(coefficient of is_first_loan) is the first-loan odds ratio. When a control
+    cell is perfectly separated the model falls back to first loan alone (``fit.model.formula`` says
+    which). None when the window holds too few loans or defaults."""
+    seen = histories[histories["months_observed"] >= horizon].copy()
+    seen["defaulted"] = (seen["months_to_default"] <= horizon).astype(int)
+    if len(seen) < 100 or seen["defaulted"].sum() < 5:
+        return None
+    cells = (seen.assign(is_first_loan=seen["is_first_loan"].astype(int))
+             .groupby(["is_first_loan", "borrower_type", "guarantee"], as_index=False)
+             .agg(defaults=("defaulted", "sum"), loans=("defaulted", "size")))
+    cells["performing"] = cells["loans"] - cells["defaults"]
+    return glm_on_cells(cells, ["defaults + performing ~ is_first_loan + C(borrower_type) + C(guarantee)",
+                                "defaults + performing ~ is_first_loan"])
+
+

@@ -1,0 +1,450 @@
+"""Pricing against the LPR (稳价, notice 二(二)): new-loan rates, spreads, LPR pass-through.
+
+New loans are the period's originations (each loan's first snapshot row); the
+applicable LPR is the latest fixing on or before the origination date, by the
+loan's pricing base; ``fixed`` loans are left out of spreads (CONTRACT §3).
+Pass-through is an error-correction model fitted with statsmodels' UECM.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from pucredit.config import reference
+from pucredit.config.periods import Period
+from pucredit.engine.sql import as_float, sum_cny, weighted_mean
+from pucredit.engine.tape import Bank
+
+SPREAD = "rate_pct - lpr_pct"
+PRICED_ON_LPR = "pricing_base <> 'fixed' AND lpr_pct IS NOT NULL"
+
+
+def in_period(period: Period) -> str:
+    return f"origination_date BETWEEN DATE '{period.start.date()}' AND DATE '{period.end.date()}'"
+
+
+def new_loan_metrics(bank: Bank, period: Period) -> dict:
+    """Amount, amount-weighted rate and spread over the LPR of the period's new loans by segment."""
+    flow = in_period(period)
+    smb, agri = f"{flow} AND is_inclusive_smb", f"{flow} AND is_inclusive_agri"
+    row = bank.sql(f"""
+        SELECT {sum_cny('amount_cny', smb)} AS smb_amount,
+               {weighted_mean('rate_pct', 'amount_cny', smb)} AS smb_rate,
+               {weighted_mean(SPREAD, 'amount_cny', f'{smb} AND {PRICED_ON_LPR}')} AS smb_spread,
+               {sum_cny('amount_cny', agri)} AS agri_amount,
+               {weighted_mean('rate_pct', 'amount_cny', agri)} AS agri_rate,
+               {weighted_mean(SPREAD, 'amount_cny', f'{agri} AND {PRICED_ON_LPR}')} AS agri_spread,
+               count(*) FILTER (WHERE {smb}) AS smb_loans
+        FROM {{originations}}
+    """).iloc[0]
+    return {
+        "inclusive_smb_new_amount_cny": round(float(row["smb_amount"]), 2),
+        "inclusive_smb_new_loans": int(row["smb_loans"]),
+        "inclusive_smb_new_rate_pct": as_float(row["smb_rate"]),
+        "inclusive_smb_new_spread_pp": as_float(row["smb_spread"]),
+        "inclusive_agri_new_amount_cny": round(float(row["agri_amount"]), 2),
+        "inclusive_agri_new_rate_pct": as_float(row["agri_rate"]),
+        "inclusive_agri_new_spread_pp": as_float(row["agri_spread"]),
+    }
+
+
+def monthly_new_rates(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb") -> pd.DataFrame:
+    """Per origination month up to ``end``: amount-weighted rate and applicable 1Y LPR of loans priced on it."""
+    cond = f"{where} AND pricing_base = 'lpr_1y' AND lpr_1y_pct IS NOT NULL AND origination_date <= DATE '{end.date()}'"
+    frame = bank.sql(f"""
+        SELECT month, {weighted_mean('rate_pct', 'amount_cny', cond)} AS rate_pct,
+               {weighted_mean('lpr_1y_pct', 'amount_cny', cond)} AS lpr_1y_pct,
+               {sum_cny('amount_cny', cond)} AS amount_cny, count(*) FILTER (WHERE {cond}) AS loans
+        FROM {{originations}} GROUP BY month ORDER BY month
+    """)
+    frame["month"] = pd.to_datetime(frame["month"])
+    frame["amount_cny"] = frame["amount_cny"].astype("float64")
+    return frame.dropna(subset=["rate_pct"]).set_index("month")
+
+
+@dataclass(frozen=True)
+class PassThrough:
+    """ECM estimates (CONTRACT §3): r = α + θ·LPR in the long run; Δr responds to ΔLPR and to last month's gap."""
+
+    long_run: float | None
+    short_run: float | None
+    adjustment_speed: float | None
+    half_life_months: float | None
+    n_months: int
+    lpr_changes: int
+    reason: str | None = None
+    long_run_ci: tuple[float, float] | None = None
+    short_run_ci: tuple[float, float] | None = None
+    adjustment_speed_ci: tuple[float, float] | None = None
+    half_life_ci: tuple[float, float] | None = None
+    bounds_test_f: float | None = None
+    bounds_test_p: float | None = None
+    first_month: str | None = None
+    last_month: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+
+def half_life(speed: float | None) -> float | None:
+    """Months for half of a gap to close, ln(0.5) / ln(1 + speed); None unless −1 < speed < 0 (monotone closing)."""
+    if speed is None or not -1 < speed < 0:
+        return None
+    return math.log(0.5) / math.log(1 + speed)
+
+
+def estimate_passthrough(series: pd.DataFrame, lpr: pd.DataFrame, min_months: int = 24,
+                         min_lpr_changes: int = 2, alpha: float = 0.05) -> PassThrough:
+    """Fit the one-lag ECM of the monthly new-loan rate on the applicable 1Y LPR (statsmodels UECM).
+
+    ``series`` has a monthly index and columns rate_pct and lpr_1y_pct. The longest run of
+    consecutive months ending at the last month is used; the fit is refused (every estimate
+    None, with the reason) with fewer than ``min_months`` months or ``min_lpr_changes`` 1Y LPR
+    changes in the window. Standard errors are heteroskedasticity-robust (HC1); the bounds
+    test (Pesaran-Shin-Smith, case 3) tests for a long-run relation.
+    """
+    from statsmodels.tsa.ardl import UECM
+
+    series = _last_contiguous_run(series)
+    n = len(series)
+    first = series.index[0] if n else None
+    last = series.index[-1] if n else None
+    changes = 0 if not n else len(reference.lpr_changes(lpr, first, last + pd.offsets.MonthEnd(0), tenor="1y"))
+    common = dict(n_months=n, lpr_changes=changes,
+                  first_month=None if first is None else f"{first:%Y-%m}",
+                  last_month=None if last is None else f"{last:%Y-%m}")
+    if n < min_months:
+        return PassThrough(None, None, None, None, reason=f"only {n} consecutive months with new loans priced on "
+                           f"the 1Y LPR; at least {min_months} are needed", **common)
+    if changes < min_lpr_changes:
+        return PassThrough(None, None, None, None, reason=f"only {changes} change(s) of the 1Y LPR in the window; "
+                           f"at least {min_lpr_changes} are needed to identify pass-through", **common)
+    y = series["rate_pct"].astype(float).rename("rate")
+    x = series[["lpr_1y_pct"]].astype(float).rename(columns={"lpr_1y_pct": "lpr"})
+    y.index = x.index = pd.PeriodIndex(series.index, freq="M")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = UECM(y, 1, x, 1, trend="c").fit(cov_type="HC1")
+            bounds = result.bounds_test(case=3)
+    except (np.linalg.LinAlgError, ValueError) as exc:  # e.g. rates that never move: nothing to identify
+        return PassThrough(None, None, None, None, reason=f"the error-correction model cannot be fitted ({exc})",
+                           **common)
+    params, ci = result.params, result.conf_int(alpha)
+    long_ci = result.ci_conf_int(alpha).loc["lpr"]
+    speed, speed_ci = float(params["rate.L1"]), (float(ci.loc["rate.L1", 0]), float(ci.loc["rate.L1", 1]))
+    life_ci = tuple(sorted(h for h in (half_life(speed_ci[0]), half_life(speed_ci[1])) if h is not None))
+    return PassThrough(
+        long_run=-float(result.ci_params["lpr"]),
+        short_run=float(params["D.lpr.L0"]),
+        adjustment_speed=speed,
+        half_life_months=half_life(speed),
+        reason=None,
+        long_run_ci=(-float(long_ci.iloc[1]), -float(long_ci.iloc[0])),
+        short_run_ci=(float(ci.loc["D.lpr.L0", 0]), float(ci.loc["D.lpr.L0", 1])),
+        adjustment_speed_ci=speed_ci,
+        half_life_ci=life_ci if len(life_ci) == 2 else None,
+        bounds_test_f=float(bounds.statistic),
+        bounds_test_p=float(bounds.pvalue["upper"]),
+        **common,
+    )
+
+
+def _last_contiguous_run(series: pd.DataFrame) -> pd.DataFrame:
+    if series.empty:
+        return series
+    months = pd.PeriodIndex(series.index, freq="M").asi8
+    breaks = np.flatnonzero(np.diff(months) != 1)
+    start = breaks[-1] + 1 if len(breaks) else 0
+    return series.iloc[start:]
+
+
+def passthrough(bank: Bank, period: Period) -> PassThrough:
+    """Pass-through of inclusive_smb new-loan rates over every month from the tape's first to the period end."""
+    series = monthly_new_rates(bank, period.end)
+    return estimate_passthrough(series, bank.tape.lpr, bank.policy.passthrough.min_months,
+                                bank.policy.passthrough.min_lpr_changes)
+
+
+def metrics(bank: Bank, period: Period) -> dict:
+    """The pricing section of metrics.json (CONTRACT §3)."""
+    result = new_loan_metrics(bank, period)
+    notes = {}
+    if result["inclusive_smb_new_rate_pct"] is None:
+        notes["inclusive_smb_new_rate_pct"] = "no inclusive_smb loans originated in the period"
+    if result["inclusive_agri_new_rate_pct"] is None:
+        notes["inclusive_agri_new_rate_pct"] = "no inclusive_agri loans originated in the period"
+    if bank.has("fee_third_party_cny") or bank.has("fee_bank_cny"):
+        smb = all_in(new_loans(bank, period).query("segment == 'inclusive_smb'"))
+        weights = smb["amount_cny"]
+        result.update(
+            inclusive_smb_new_allin_rate_pct=float(np.average(smb["allin_rate_pct"], weights=weights)) if len(smb) else None,
+            inclusive_smb_allin_gap_pp=float(np.average(smb["allin_gap_pp"], weights=weights)) if len(smb) else None,
+            inclusive_smb_third_party_fee_share=float(smb["has_third_party_fee"].mean()) if len(smb) else None,
+        )
+    else:
+        result.update(inclusive_smb_new_allin_rate_pct=None, inclusive_smb_allin_gap_pp=None,
+                      inclusive_smb_third_party_fee_share=None)
+        notes["inclusive_smb_new_allin_rate_pct"] = "not applicable: the tape has no fee columns"
+    result["passthrough"] = passthrough(bank, period).to_dict()
+    result["notes"] = notes
+    return result
+
+
+# ---------------------------------------------------------------- the borrower's all-in cost (二(二))
+
+DAYS_PER_YEAR = 365.0
+
+
+def schedule(amount: np.ndarray, rate_pct: np.ndarray, months: np.ndarray, repayment: np.ndarray) -> np.ndarray:
+    """Scheduled payments (interest and principal) per loan and month, shape (loans, max months).
+
+    One payment a month at the contract rate / 12: ``bullet`` pays interest monthly and the principal
+    at maturity; ``amortizing`` (等额本息) equal instalments; ``equal_principal`` (等额本金) equal
+    principal plus interest on the balance; ``revolving`` (随借随还) is approximated as a bullet
+    loan drawn in full for its whole term (the tape does not say when it was drawn and repaid).
+    """
+    n_max = int(months.max())
+    k = np.arange(1, n_max + 1)[None, :]
+    n = months[:, None]
+    i = (rate_pct / 1200.0)[:, None]
+    a = amount[:, None]
+    live = k <= n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.where(i > 0, a * i / (1 - (1 + i) ** -n), a / n)
+        # amortizing: balance before payment k is A(1+i)^(k-1) - P((1+i)^(k-1)-1)/i
+        growth = (1 + i) ** (k - 1)
+        balance_amort = np.where(i > 0, a * growth - level * (growth - 1) / i, a - level * (k - 1))
+    interest_amort = balance_amort * i
+    equal_principal = a / n + (a - a / n * (k - 1)) * i
+    bullet = a * i + np.where(k == n, a, 0.0)
+    kind = repayment[:, None]
+    payments = np.select([kind == "amortizing", kind == "equal_principal"],
+                         [np.broadcast_to(level, (len(amount), n_max)) + 0 * interest_amort, equal_principal],
+                         default=bullet)
+    return np.where(live, payments, 0.0)
+
+
+def allin_rates(loans: pd.DataFrame) -> pd.Series:
+    """Annualised all-in cost per loan (percent a year): the internal rate of return of its dated cash flows.
+
+    The borrower receives amount − fee_third_party_cny − fee_bank_cny at origination and pays the
+    schedule of :func:`schedule` on the same day of each following month, the last payment on the
+    maturity date; flows are discounted by actual days / 365. Solved with scipy's Newton-Raphson on
+    all loans at once (a tested root finder over dated flows, not an IRR over even periods). A loan
+    without fees comes out at its contract rate in effective terms, (1 + rate/12)^12 − 1.
+    Columns used: amount_cny, rate_pct, origination_date, maturity_date, repayment, fee columns.
+    """
+    if loans.empty:
+        return pd.Series(dtype="float64", index=loans.index, name="allin_rate_pct")
+    origination = pd.to_datetime(loans["origination_date"])
+    maturity = pd.to_datetime(loans["maturity_date"])
+    months = ((maturity.dt.year - origination.dt.year) * 12 + maturity.dt.month - origination.dt.month).clip(lower=1)
+    # loans of one term share a schedule shape: solving them together wastes no padding
+    return pd.concat([_allin_same_term(group) for _, group in loans.groupby(months.to_numpy())]).reindex(loans.index)
+
+
+def _allin_same_term(loans: pd.DataFrame) -> pd.Series:
+    origination = pd.to_datetime(loans["origination_date"])
+    maturity = pd.to_datetime(loans["maturity_date"])
+    months = ((maturity.dt.year - origination.dt.year) * 12 + maturity.dt.month - origination.dt.month)
+    months = np.maximum(months.to_numpy(), 1)
+    amount = loans["amount_cny"].to_numpy(float)
+    rate = loans["rate_pct"].to_numpy(float)
+    repayment = loans.get("repayment", pd.Series("bullet", index=loans.index)).fillna("bullet").to_numpy(str)
+    fees = sum(loans[c].fillna(0).to_numpy(float) for c in ("fee_third_party_cny", "fee_bank_cny") if c in loans)
+    payments = schedule(amount, rate, months, repayment)
+    k = np.arange(1, payments.shape[1] + 1)
+    start_day = origination.to_numpy("datetime64[D]")[:, None]
+    years = (payment_dates(start_day, k) - start_day).astype(float) / DAYS_PER_YEAR
+    years = np.where(k[None, :] == months[:, None],
+                     (maturity.to_numpy("datetime64[D]")[:, None] - start_day).astype(float) / DAYS_PER_YEAR, years)
+    return pd.Series(_irr(payments, years, amount - fees, rate) * 100, index=loans.index, name="allin_rate_pct")
+
+
+def payment_dates(start: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The same day of the month ``k`` months after ``start`` (the month's last day when it is shorter)."""
+    month = start.astype("datetime64[M]") + k[None, :]
+    day = (start - start.astype("datetime64[M]").astype("datetime64[D]")).astype(int)
+    last_day = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(int) - 1
+    return month.astype("datetime64[D]") + np.minimum(day, last_day)
+
+
+def _irr(payments: np.ndarray, years: np.ndarray, received: np.ndarray, rate_pct: np.ndarray) -> np.ndarray:
+    """Annual rate x with sum(payments (1+x)^-years) = received, per row (scipy's vectorised Newton)."""
+    from scipy.optimize import newton
+
+    def npv(x):
+        return (payments * (1 + x[:, None]) ** -years).sum(axis=1) - received
+
+    def slope(x):
+        return (-years * payments * (1 + x[:, None]) ** (-years - 1)).sum(axis=1)
+
+    return newton(npv, effective_rate_pct(rate_pct) / 100, fprime=slope, tol=1e-12, maxiter=100)
+
+
+def effective_rate_pct(rate_pct) -> np.ndarray:
+    """The contract rate in effective annual terms with monthly payments: (1 + r/12)^12 − 1, percent."""
+    return ((1 + np.asarray(rate_pct, float) / 1200.0) ** 12 - 1) * 100
+
+
+# ---------------------------------------------------------------- the pricing report (notebook 02)
+
+TENOR_BANDS = ((0, 6, "≤6m"), (7, 12, "7–12m"), (13, 36, "1–3y"), (37, 60, "3–5y"), (61, 10_000, ">5y"))
+LINE_BANDS_CNY = (0, 1e6, 5e6, 1e7, float("inf"))  # credit-line bands: ≤1m, 1–5m, 5–10m, >10m yuan
+
+
+def new_loans(bank: Bank, period: Period) -> pd.DataFrame:
+    """The period's originations (first snapshot rows) with applicable LPR, spread and report bands."""
+    frame = bank.sql(f"""
+        SELECT loan_id, borrower_id, month, origination_date, maturity_date, amount_cny, rate_pct, lpr_pct,
+               lpr_1y_pct, pricing_base, borrower_type, guarantee, is_first_loan, is_renewal, credit_line_cny,
+               repayment, branch_id, fee_third_party_cny, fee_bank_cny, is_inclusive_smb, is_inclusive_agri
+        FROM {{originations}} WHERE {in_period(period)}
+    """)
+    frame["segment"] = np.select([frame["is_inclusive_smb"], frame["is_inclusive_agri"]],
+                                 ["inclusive_smb", "inclusive_agri"], "other")
+    frame["spread_pp"] = np.where(frame["pricing_base"] != "fixed", frame["rate_pct"] - frame["lpr_pct"], np.nan)
+    origination, maturity = pd.to_datetime(frame["origination_date"]), pd.to_datetime(frame["maturity_date"])
+    frame["tenor_months"] = ((maturity.dt.year - origination.dt.year) * 12
+                             + maturity.dt.month - origination.dt.month).clip(lower=1)
+    frame["tenor_band"] = pd.cut(frame["tenor_months"], [b[0] - 1 for b in TENOR_BANDS] + [10_000],
+                                 labels=[b[2] for b in TENOR_BANDS]).astype(str)
+    frame["line_band"] = pd.cut(frame["credit_line_cny"], LINE_BANDS_CNY,
+                                labels=["≤1m", "1–5m", "5–10m", ">10m"], include_lowest=True).astype(str)
+    frame["first_or_repeat"] = np.where(frame["is_first_loan"], "first", "repeat")
+    frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
+    return frame
+
+
+def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> list[float]:
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    cum = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return [float(np.interp(q, cum, v)) for q in qs]
+
+
+def spread_distribution(loans: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Spread over the applicable LPR of new loans per ``by`` group (amount-weighted), notice 二(二).
+
+    Columns: loans, amount_cny, mean_pp, p10..p90 (amount-weighted percentiles), at_or_below_lpr
+    (share of the amount priced at or below the LPR). Fixed-rate loans are left out.
+    """
+    priced = loans.dropna(subset=["spread_pp"])
+    rows = []
+    for key, group in priced.groupby(by, sort=True):
+        w, v = group["amount_cny"].to_numpy(float), group["spread_pp"].to_numpy(float)
+        p10, p25, p50, p75, p90 = _weighted_quantiles(v, w, (0.1, 0.25, 0.5, 0.75, 0.9))
+        rows.append({by: key, "loans": len(group), "amount_cny": w.sum(), "mean_pp": np.average(v, weights=w),
+                     "p10_pp": p10, "p25_pp": p25, "p50_pp": p50, "p75_pp": p75, "p90_pp": p90,
+                     "at_or_below_lpr": w[v <= 1e-9].sum() / w.sum()})
+    return pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame()
+
+
+def monthly_segment_rates(bank: Bank, end: pd.Timestamp) -> pd.DataFrame:
+    """Per month and segment: amount-weighted new-loan rate and the 1Y LPR of the same loans (all bases)."""
+    cond = f"origination_date <= DATE '{end.date()}'"
+    parts = []
+    for name, where in (("inclusive_smb", "is_inclusive_smb"), ("inclusive_agri", "is_inclusive_agri"),
+                        ("all", "true")):
+        parts.append(f"{weighted_mean('rate_pct', 'amount_cny', f'{where} AND {cond}')} AS {name}_rate_pct")
+    frame = bank.sql(f"""
+        SELECT month, {', '.join(parts)}, {weighted_mean('lpr_1y_pct', 'amount_cny', cond)} AS lpr_1y_pct
+        FROM {{originations}} WHERE {cond} GROUP BY month ORDER BY month
+    """)
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame.set_index("month")
+
+
+def passthrough_by_segment(bank: Bank, period: Period) -> dict[str, PassThrough]:
+    """The ECM for inclusive_smb, inclusive_agri and all new loans priced on the 1Y LPR (None reasons kept)."""
+    policy = bank.policy.passthrough
+    out = {}
+    for name, where in (("inclusive_smb", "is_inclusive_smb"), ("inclusive_agri", "is_inclusive_agri"),
+                        ("all", "true")):
+        series = monthly_new_rates(bank, period.end, where)
+        out[name] = estimate_passthrough(series, bank.tape.lpr, policy.min_months, policy.min_lpr_changes)
+    return out
+
+
+def lpr_event_view(series: pd.DataFrame, lpr: pd.DataFrame, months: int = 3) -> pd.DataFrame:
+    """New-loan rate in the months around each 1Y LPR change: rows are changes, columns months −k..+k
+    relative to the first month priced on the new LPR, values the rate's change from month −1 (pp)."""
+    if series.empty:
+        return pd.DataFrame()
+    changes = reference.lpr_changes(lpr, series.index[0], series.index[-1] + pd.offsets.MonthEnd(0), tenor="1y")
+    rates = series["rate_pct"]
+    rows = []
+    for _, change in changes.iterrows():
+        # the first month in which new loans are priced on the new fixing is the month after it
+        first = (pd.Timestamp(change["fixing_date"]) + pd.offsets.MonthBegin(1)).normalize()
+        before = first - pd.DateOffset(months=1)
+        if before not in rates.index:
+            continue
+        row = {"fixing_date": pd.Timestamp(change["fixing_date"]).date(), "lpr_change_pp": change["change_bp"] / 100}
+        for k in range(-months, months + 1):
+            month = first + pd.DateOffset(months=k)
+            row[k] = rates.get(month, np.nan) - rates[before]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("fixing_date") if rows else pd.DataFrame()
+
+
+def all_in(loans: pd.DataFrame) -> pd.DataFrame:
+    """Each new loan's all-in rate, its effective contract rate on the same dated flows without fees, and
+    the gap (pp) that the fees add — the borrower's real financing cost (实际承担的融资成本), 二(二)."""
+    out = loans.copy()
+    out["allin_rate_pct"] = allin_rates(out)
+    fees = out[["fee_third_party_cny", "fee_bank_cny"]].fillna(0).sum(axis=1) > 0
+    out["contract_effective_pct"] = out["allin_rate_pct"]  # the same flows when nothing is deducted
+    with_fees = out[fees].assign(fee_third_party_cny=0.0, fee_bank_cny=0.0)
+    out.loc[fees, "contract_effective_pct"] = allin_rates(with_fees)
+    out["allin_gap_pp"] = out["allin_rate_pct"] - out["contract_effective_pct"]
+    out["has_third_party_fee"] = out["fee_third_party_cny"].fillna(0) > 0
+    return out
+
+
+def disclosure_table(costed: pd.DataFrame, by: tuple[str, ...] = ("segment", "repayment")) -> pd.DataFrame:
+    """Per product (segment × repayment by default): amount-weighted contract and all-in rates, the gap,
+    the share of loans paying third-party fees and the fees per 100 yuan lent — for 实际承担的融资成本."""
+    rows = []
+    for key, group in costed.groupby(list(by), sort=True):
+        w = group["amount_cny"].to_numpy(float)
+        fees = group[["fee_third_party_cny", "fee_bank_cny"]].fillna(0)
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "loans": len(group),
+                     "amount_cny": w.sum(),
+                     "contract_rate_pct": np.average(group["rate_pct"], weights=w),
+                     "allin_rate_pct": np.average(group["allin_rate_pct"], weights=w),
+                     "allin_gap_pp": np.average(group["allin_gap_pp"], weights=w),
+                     "third_party_fee_share": group["has_third_party_fee"].mean(),
+                     "third_party_fees_per_100": fees["fee_third_party_cny"].sum() / w.sum() * 100,
+                     "bank_fees_per_100": fees["fee_bank_cny"].sum() / w.sum() * 100})
+    return pd.DataFrame(rows).set_index(list(by)) if rows else pd.DataFrame()
+
+
+def high_fee_loans(costed: pd.DataFrame, threshold_pp: float, by: str = "segment") -> pd.DataFrame:
+    """Loans whose third-party and bank fees lift the all-in rate more than ``threshold_pp`` above the
+    contract rate, counted and summed per group (never listed by borrower), 二(二) 收费过高."""
+    flagged = costed[costed["allin_gap_pp"] > threshold_pp]
+    total = costed.groupby(by)["amount_cny"].agg(["count", "sum"])
+    high = flagged.groupby(by)["amount_cny"].agg(["count", "sum"]).reindex(total.index, fill_value=0)
+    return pd.DataFrame({"loans": high["count"], "amount_cny": high["sum"],
+                         "share_of_loans": high["count"] / total["count"],
+                         "share_of_amount": high["sum"] / total["sum"]})
+
+
+def spread_drivers(loans: pd.DataFrame):
+    """OLS of the spread on segment, borrower type, guarantee, tenor band, first loan and credit-line band,
+    with month fixed effects and heteroskedasticity-robust (HC1) standard errors. Returns the fitted
+    statsmodels results, or None with fewer loans than parameters."""
+    import statsmodels.formula.api as smf
+
+    data = loans.dropna(subset=["spread_pp"])
+    formula = ("spread_pp ~ C(segment) + C(borrower_type) + C(guarantee) + C(tenor_band) + is_first_loan"
+               " + C(line_band) + C(month)")
+    if len(data) < 50:
+        return None
+    return smf.ols(formula, data=data.assign(is_first_loan=data["is_first_loan"].astype(int))).fit(cov_type="HC1")

@@ -1,0 +1,274 @@
+"""Risk tolerance (不良容忍度, notice 四(九)): segment NPL ratios against the all-loan ratio plus tolerance.
+
+headroom_pp = (total_npl_ratio × 100 + tolerance_pp) − segment_npl_ratio × 100 (CONTRACT §3);
+headroom in yuan is how much more non-performing balance the segment could carry
+at its current balance before the tolerance is breached.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pucredit.config.periods import Period
+from pucredit.engine.sql import sum_cny
+from pucredit.estimators.glm import glm_on_cells
+from pucredit.engine.tape import Bank
+from pucredit.analyses.volume import stock_at
+
+
+def npl_ratio(npl: float, balance: float) -> float | None:
+    return None if not balance else float(npl / balance)
+
+
+def headroom_pp(segment_ratio: float | None, total_ratio: float | None, tolerance_pp: float) -> float | None:
+    if segment_ratio is None or total_ratio is None:
+        return None
+    return total_ratio * 100 + tolerance_pp - segment_ratio * 100
+
+
+def headroom_cny(segment_ratio: float | None, total_ratio: float | None, tolerance_pp: float,
+                 balance: float) -> float | None:
+    """Extra NPL balance (yuan) the segment can take at its current balance before breaching tolerance."""
+    room = headroom_pp(segment_ratio, total_ratio, tolerance_pp)
+    return None if room is None else room / 100 * balance
+
+
+def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> dict:
+    """The risk section of metrics.json (CONTRACT §3), with headroom in yuan and the migration-based
+    12-month NPL formation rate of inclusive_smb loans."""
+    end = stock_at(stocks, period.end, bank)
+    tolerance = bank.policy.tolerance
+    total = npl_ratio(end["total_npl_cny"], end["total_loans_cny"])
+    notes = {}
+    result = {"total_npl_ratio": total, "tolerance_pp": tolerance.inclusive_smb_pp.value}
+    for segment, tol in (("inclusive_smb", tolerance.inclusive_smb_pp.value),
+                         ("inclusive_agri", tolerance.inclusive_agri_pp.value)):
+        balance = float(end[f"{segment}_balance_cny"])
+        ratio = npl_ratio(end[f"{segment}_npl_cny"], balance)
+        room = headroom_pp(ratio, total, tol)
+        result[f"{segment}_npl_ratio"] = ratio
+        result[f"{segment}_npl_headroom_pp"] = room
+        room_cny = headroom_cny(ratio, total, tol, balance)
+        result[f"{segment}_npl_headroom_cny"] = None if room_cny is None else round(room_cny, 2)
+        result[f"{segment}_within_tolerance"] = None if room is None else bool(room >= 0)
+        if ratio is None:
+            notes[f"{segment}_npl_ratio"] = f"not applicable: no {segment} balance at {period.end.date()}"
+    result["inclusive_agri_tolerance_pp"] = tolerance.inclusive_agri_pp.value
+    formation = monthly_formation(bank, since=period.end - pd.DateOffset(months=12))
+    result["inclusive_smb_npl_formation_12m"] = formation_12m(formation, period.end)
+    if result["inclusive_smb_npl_formation_12m"] is None:
+        notes["inclusive_smb_npl_formation_12m"] = "fewer than 12 months of migrations before the period end"
+    result["notes"] = notes
+    return result
+
+
+# ---------------------------------------------------------------- the risk report (notebook 04)
+
+RISK_ORDER = ("normal", "special_mention", "substandard", "doubtful", "loss")
+TOLERANCE_SEGMENTS = {"inclusive_smb": "inclusive_smb_pp", "inclusive_agri": "inclusive_agri_pp",
+                      "key_county": "key_county_pp", "poverty_household": "poverty_household_pp"}
+
+
+def tolerance_path(stocks: pd.DataFrame, bank: Bank) -> pd.DataFrame:
+    """Month by month: the all-loan NPL ratio and, per segment with a balance, its NPL ratio, its limit
+    (all-loan ratio + tolerance) and the headroom in pp and in yuan (notice 四(九))."""
+    tol = bank.policy.tolerance
+    out = pd.DataFrame(index=stocks.index)
+    out["total_npl_ratio"] = stocks["total_npl_cny"] / stocks["total_loans_cny"]
+    for segment, key in TOLERANCE_SEGMENTS.items():
+        balance = stocks[f"{segment}_balance_cny"]
+        if not balance.fillna(0).any():
+            continue
+        ratio = stocks[f"{segment}_npl_cny"] / balance.where(balance > 0)
+        limit = out["total_npl_ratio"] + getattr(tol, key).value / 100
+        out[f"{segment}_npl_ratio"] = ratio
+        out[f"{segment}_limit"] = limit
+        out[f"{segment}_headroom_pp"] = (limit - ratio) * 100
+        out[f"{segment}_headroom_cny"] = (limit - ratio) * balance
+    return out.dropna(subset=["total_npl_ratio"])
+
+
+def branch_tolerance(bank: Bank, period: Period, total_npl_ratio: float,
+                     tolerances: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per branch: inclusive_smb balance, NPL balance and ratio against the bank's all-loan NPL ratio plus
+    the branch's tolerance — the policy's, or a differentiated one from ``tolerances`` (branch_id,
+    tolerance_pp), as banks may set per region (尽职免责)."""
+    if not bank.has("branch_id"):
+        return pd.DataFrame()
+    frame = bank.sql(f"""
+        SELECT branch_id, {sum_cny('balance_cny')} AS balance_cny, {sum_cny('balance_cny', 'is_npl')} AS npl_cny
+        FROM {{loans}} WHERE is_inclusive_smb AND as_of = DATE '{period.end.date()}'
+        GROUP BY branch_id ORDER BY branch_id
+    """).astype({"balance_cny": "float64", "npl_cny": "float64"}).set_index("branch_id")
+    frame["tolerance_pp"] = bank.policy.tolerance.inclusive_smb_pp.value
+    if tolerances is not None and not tolerances.empty:
+        given = tolerances.set_index("branch_id")["tolerance_pp"]
+        frame.loc[frame.index.isin(given.index), "tolerance_pp"] = given
+    frame["npl_ratio"] = frame["npl_cny"] / frame["balance_cny"].where(frame["balance_cny"] > 0)
+    frame["headroom_pp"] = total_npl_ratio * 100 + frame["tolerance_pp"] - frame["npl_ratio"] * 100
+    frame["headroom_cny"] = frame["headroom_pp"] / 100 * frame["balance_cny"]
+    frame["within_tolerance"] = frame["headroom_pp"] >= 0
+    return frame
+
+
+def migration_matrix(bank: Bank, start: pd.Timestamp, end: pd.Timestamp, where: str = "is_inclusive_smb",
+                     weight: str = "balance") -> pd.DataFrame:
+    """Five-class migration from ``start`` to ``end``: rows the class at start, columns the class at end plus
+    ``exit`` (repaid or written off); shares of the start balance (or count) in each row (roll rates)."""
+    value = "s.balance_cny" if weight == "balance" else "1"
+    frame = bank.sql(f"""
+        WITH s AS (SELECT loan_id, risk_class, balance_cny FROM {{loans}}
+                   WHERE {where} AND as_of = DATE '{start.date()}' AND balance_cny > 0),
+             e AS (SELECT loan_id, risk_class FROM {{loans}} WHERE as_of = DATE '{end.date()}')
+        SELECT s.risk_class AS start, coalesce(e.risk_class, 'exit') AS finish, sum({value}) AS value
+        FROM s LEFT JOIN e USING (loan_id) GROUP BY ALL
+    """)
+    matrix = frame.pivot_table(index="start", columns="finish", values="value", aggfunc="sum", fill_value=0.0)
+    matrix = matrix.reindex(index=[c for c in RISK_ORDER if c in matrix.index],
+                            columns=[c for c in (*RISK_ORDER, "exit")], fill_value=0.0)
+    return matrix.div(matrix.sum(axis=1), axis=0)
+
+
+def monthly_formation(bank: Bank, where: str = "is_inclusive_smb", since: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Per month (from ``since`` on): performing balance at the previous month end, the part of it that is
+    non-performing this month (NPL formation), and last month's NPL balance that performs again (cure).
+    A loan's previous row must be the previous month end; loans that left the tape count as not formed."""
+    window = "true" if since is None else f"as_of >= DATE '{(since - pd.DateOffset(months=1)).date()}'"
+    frame = bank.sql(f"""
+        WITH rows AS (
+            SELECT as_of, is_npl, balance_cny,
+                   lag(is_npl) OVER w AS was_npl, lag(balance_cny) OVER w AS prev_balance,
+                   lag(as_of) OVER w AS prev_as_of
+            FROM {{loans}} WHERE {where} AND {window}
+            WINDOW w AS (PARTITION BY loan_id ORDER BY as_of)
+        ), moved AS (
+            SELECT as_of, {sum_cny('prev_balance', 'NOT was_npl AND is_npl')} AS formed_cny,
+                   {sum_cny('prev_balance', 'was_npl AND NOT is_npl')} AS cured_cny
+            FROM rows WHERE prev_as_of = last_day(as_of - INTERVAL 1 MONTH) GROUP BY as_of
+        ), stock AS (
+            SELECT last_day(as_of + INTERVAL 1 MONTH) AS as_of,
+                   {sum_cny('balance_cny', 'NOT is_npl AND balance_cny > 0')} AS performing_cny,
+                   {sum_cny('balance_cny', 'is_npl')} AS npl_cny
+            FROM rows GROUP BY as_of
+        )
+        SELECT as_of, performing_cny, coalesce(formed_cny, 0) AS formed_cny, npl_cny,
+               coalesce(cured_cny, 0) AS cured_cny
+        FROM stock LEFT JOIN moved USING (as_of)
+        WHERE as_of <= (SELECT max(as_of) FROM rows) ORDER BY as_of
+    """)
+    frame = frame.astype({c: "float64" for c in frame.columns if c.endswith("_cny")})
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    frame = frame.set_index("as_of")
+    frame["formation_rate"] = frame["formed_cny"] / frame["performing_cny"].where(frame["performing_cny"] > 0)
+    frame["cure_rate"] = frame["cured_cny"] / frame["npl_cny"].where(frame["npl_cny"] > 0)
+    return frame
+
+
+def formation_12m(formation: pd.DataFrame, end: pd.Timestamp) -> float | None:
+    """The 12-month NPL formation rate ending at ``end``: 1 − Π(1 − monthly formation rate), from migrations."""
+    window = formation.loc[(formation.index > end - pd.DateOffset(months=12)) & (formation.index <= end),
+                           "formation_rate"].dropna()
+    if len(window) < 12:
+        return None
+    return float(1 - np.prod(1 - window))
+
+
+def vintage_curves(bank: Bank, where: str = "is_inclusive_smb", definition: str = "npl",
+                   max_months: int = 36) -> pd.DataFrame:
+    """Cumulative default by months on book per origination quarter, by amount: default is the first month
+    classed substandard or worse (``npl``) or 90+ days past due (``dpd90``). NaN beyond what is observed."""
+    bad = "is_npl" if definition == "npl" else "days_past_due >= 90"
+    frame = bank.sql(f"""
+        WITH first_bad AS (SELECT loan_id, min(as_of) AS bad_month FROM {{loans}} WHERE {bad} GROUP BY loan_id)
+        SELECT o.loan_id, o.month, o.amount_cny, f.bad_month FROM {{originations}} o
+        LEFT JOIN first_bad f USING (loan_id) WHERE {where}
+    """)
+    last = bank.months[-1]
+    frame["month"] = pd.to_datetime(frame["month"])
+    frame["bad_month"] = pd.to_datetime(frame["bad_month"])
+    age = lambda a, b: (b.dt.year - a.dt.year) * 12 + b.dt.month - a.dt.month  # noqa: E731
+    frame["default_age"] = age(frame["month"], frame["bad_month"])
+    frame["observed"] = age(frame["month"], pd.Series(last, index=frame.index))
+    frame["quarter"] = frame["month"].dt.to_period("Q").astype(str)
+    rows = {}
+    for quarter, group in frame.groupby("quarter"):
+        observed = group["observed"].min()
+        total = group["amount_cny"].sum()
+        rows[quarter] = [group.loc[group["default_age"] <= k, "amount_cny"].sum() / total if k <= observed else np.nan
+                         for k in range(max_months + 1)]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=range(max_months + 1))
+
+
+def stress_to_breach(stocks: pd.DataFrame, formation: dict[str, float], period: Period,
+                     bank: Bank) -> pd.DataFrame:
+    """For each segment: the uniform multiplier on its monthly NPL formation rate, and the additive shift in
+    that rate (pp a month), that would put its NPL ratio at its tolerance limit by year end, all loans'
+    ratio held at today's level. Months left = to December; no cures or write-offs (conservative)."""
+    months_left = 12 - period.end.month
+    end = stocks.loc[period.end]
+    if not end["total_loans_cny"] > 0:  # nothing outstanding: no ratio to stress
+        return pd.DataFrame()
+    total_ratio = end["total_npl_cny"] / end["total_loans_cny"]
+    rows = []
+    for segment, key in TOLERANCE_SEGMENTS.items():
+        balance, npl = end[f"{segment}_balance_cny"], end[f"{segment}_npl_cny"]
+        rate = formation.get(segment)
+        if not balance or rate is None or months_left == 0:
+            continue
+        limit = total_ratio + getattr(bank.policy.tolerance, key).value / 100
+        room = limit * balance - npl  # yuan of new NPL that still fits
+        performing = balance - npl
+        # new NPL by year end ≈ performing × months_left × rate × multiplier
+        expected = performing * months_left * rate
+        rows.append({"segment": segment, "monthly_formation_rate": rate, "months_left": months_left,
+                     "room_cny": room, "expected_new_npl_cny": expected,
+                     "breach_multiplier": room / expected if expected > 0 else np.inf,
+                     "breach_shift_pp_per_month": (room / (performing * months_left) - rate) * 100})
+    return pd.DataFrame(rows).set_index("segment") if rows else pd.DataFrame()
+
+
+def due_diligence(bank: Bank, period: Period, branches: pd.DataFrame) -> pd.DataFrame:
+    """Inclusive_smb NPLs at the period end by branch and product (guarantee × repayment), counts and
+    amounts only, marked within or outside the branch's tolerance — the basis for 尽职免责 review."""
+    if branches.empty:
+        return pd.DataFrame()
+    frame = bank.sql(f"""
+        SELECT branch_id, guarantee, coalesce(repayment, 'unknown') AS repayment, count(*) AS npl_loans,
+               {sum_cny('balance_cny')} AS npl_cny
+        FROM {{loans}} WHERE is_inclusive_smb AND is_npl AND as_of = DATE '{period.end.date()}'
+        GROUP BY ALL ORDER BY ALL
+    """).astype({"npl_cny": "float64"})
+    frame["within_tolerance"] = frame["branch_id"].map(branches["within_tolerance"])
+    return frame
+
+
+def default_drivers(bank: Bank, end: pd.Timestamp, horizon: int = 12):
+    """Binomial GLM of default within ``horizon`` months (first NPL month) on segment, borrower type,
+    guarantee, first loan and credit-line band, fitted on aggregated cells (fewer controls when a cell is
+    perfectly separated); odds ratios with CIs via exp(params), exp(conf_int()). None with too few
+    loans or defaults."""
+    frame = bank.sql(f"""
+        WITH bad AS (SELECT loan_id, min(as_of) AS bad_month FROM {{loans}} WHERE is_npl GROUP BY loan_id)
+        SELECT CASE WHEN is_inclusive_smb THEN 'inclusive_smb' WHEN is_inclusive_agri THEN 'inclusive_agri'
+                    ELSE 'other' END AS segment,
+               borrower_type, guarantee, CAST(is_first_loan AS INTEGER) AS is_first_loan,
+               CASE WHEN credit_line_cny <= 1e6 THEN '≤1m' WHEN credit_line_cny <= 5e6 THEN '1–5m'
+                    WHEN credit_line_cny <= 1e7 THEN '5–10m' ELSE '>10m' END AS line_band,
+               count(*) FILTER (WHERE date_diff('month', month, bad.bad_month) <= {horizon}) AS defaults,
+               count(*) AS loans
+        FROM {{originations}} o LEFT JOIN bad USING (loan_id)
+        WHERE date_diff('month', month, DATE '{bank.months[-1].date()}') >= {horizon}
+          AND origination_date <= DATE '{end.date()}'
+        GROUP BY ALL
+    """)
+    if frame["loans"].sum() < 100 or frame["defaults"].sum() < 10:
+        return None
+    for column in ("segment", "borrower_type", "guarantee", "line_band"):
+        # a level without any default is perfectly separated (an odds ratio of 0): leave it out
+        defaults = frame.groupby(column)["defaults"].transform("sum")
+        frame = frame[defaults > 0]
+    frame["performing"] = frame["loans"] - frame["defaults"]
+    return glm_on_cells(frame, [
+        "defaults + performing ~ C(segment) + C(borrower_type) + C(guarantee) + is_first_loan + C(line_band)",
+        "defaults + performing ~ C(segment) + C(guarantee) + is_first_loan",
+        "defaults + performing ~ is_first_loan"])

@@ -1,0 +1,322 @@
+"""Volume targets (保量, notice 二(一)): segment balances, year-to-date growth against all loans.
+
+``monthly_stocks`` is one scan of the bank's rows giving every month end's
+balances, NPL balances and borrower counts by segment; the volume and risk
+metrics read it at the period end and at the previous year end.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from pucredit.contract.errors import InputError, Problem
+from pucredit.config.periods import Period
+from pucredit.engine.sql import sum_cny
+from pucredit.engine.tape import Bank
+
+SEGMENT_FLAGS = {
+    "inclusive_smb": "is_inclusive_smb",
+    "inclusive_agri": "is_inclusive_agri",
+    "key_county": "in_key_county",
+    "poverty_area": "in_poverty_area",
+    "poverty_household": "is_poverty_household_loan",
+}
+
+
+def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.DataFrame:
+    """Per month end (or only at ``dates``): balance and NPL balance of all tape loans and of each segment,
+    borrower counts.
+
+    Columns ``tape_total_cny``, ``tape_npl_cny``, ``<segment>_balance_cny``, ``<segment>_npl_cny``,
+    ``<segment>_borrowers``; plus, from the totals file when given, ``totals_loans_cny``,
+    ``totals_npl_cny``, ``county_loans_cny``, ``county_deposits_cny``; and ``total_loans_cny``,
+    ``total_npl_cny`` from the source that applies (CONTRACT §3: totals file, else the tape).
+    """
+    parts = [f"{sum_cny('balance_cny')} AS tape_total_cny", f"{sum_cny('balance_cny', 'is_npl')} AS tape_npl_cny",
+             "count(DISTINCT borrower_id) FILTER (WHERE balance_cny > 0) AS all_borrowers"]
+    for name, flag in SEGMENT_FLAGS.items():
+        parts += [f"{sum_cny('balance_cny', flag)} AS {name}_balance_cny",
+                  f"{sum_cny('balance_cny', f'{flag} AND is_npl')} AS {name}_npl_cny",
+                  f"count(DISTINCT borrower_id) FILTER (WHERE {flag} AND balance_cny > 0) AS {name}_borrowers"]
+    where = "true" if dates is None else "as_of IN (" + ", ".join(f"DATE '{d.date()}'" for d in dates) + ")"
+    stocks = bank.sql(f"SELECT as_of, {', '.join(parts)} FROM {{loans}} WHERE {where} GROUP BY as_of ORDER BY as_of")
+    stocks["as_of"] = pd.to_datetime(stocks["as_of"])
+    stocks = stocks.set_index("as_of")
+    stocks = stocks.astype({c: "float64" for c in stocks.columns if c.endswith("_cny")})
+    if bank.has_totals:
+        totals = bank.con.execute(
+            "SELECT as_of, total_loans_cny AS totals_loans_cny, total_npl_cny AS totals_npl_cny, "
+            f"county_loans_cny, county_deposits_cny FROM totals WHERE bank_id = ? AND {where} ORDER BY as_of",
+            [bank.bank_id]).df()
+        totals["as_of"] = pd.to_datetime(totals["as_of"])
+        stocks = stocks.join(totals.set_index("as_of"), how="outer")
+        stocks["total_loans_cny"] = stocks["totals_loans_cny"]
+        stocks["total_npl_cny"] = stocks["totals_npl_cny"]
+    else:
+        stocks["total_loans_cny"] = stocks["tape_total_cny"]
+        stocks["total_npl_cny"] = stocks["tape_npl_cny"]
+    return stocks
+
+
+def totals_source(bank: Bank) -> str:
+    """Which source the bank's total loans and total NPL come from (CONTRACT §1.2)."""
+    return "totals_file" if bank.has_totals else "tape"
+
+
+def stock_at(stocks: pd.DataFrame, date: pd.Timestamp, bank: Bank) -> pd.Series:
+    """The month-end row at ``date``; a period end the tape does not reach is bad usage."""
+    if date not in stocks.index or pd.isna(stocks.loc[date, "tape_total_cny"]):
+        raise InputError(Problem(file=str(bank.tape.path), column="as_of", rule="period_not_in_tape",
+                                 value=str(date.date()), message="the tape has no snapshot at the period's last month end",
+                                 accepted=f"a period ending between {bank.months[0].date()} and {bank.months[-1].date()}"))
+    return stocks.loc[date]
+
+
+def growth(stocks: pd.DataFrame, column: str, period: Period) -> tuple[float | None, str | None]:
+    """Year-to-date growth of a stock column (fraction), or None with the reason."""
+    base = period.base_date
+    if base not in stocks.index or pd.isna(stocks.loc[base, column]):
+        return None, f"no snapshot at the base date {base.date()} (previous year end)"
+    start, end = stocks.loc[base, column], stocks.loc[period.end, column]
+    if not start:
+        return None, f"zero balance at the base date {base.date()}"
+    return float(end / start - 1), None
+
+
+def target_met(segment_growth: float | None, total_growth: float | None) -> bool | None:
+    """Notice 二(一): segment growth not below all-loan growth."""
+    if segment_growth is None or total_growth is None:
+        return None
+    return bool(segment_growth >= total_growth)
+
+
+def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> dict:
+    """The volume section of metrics.json (CONTRACT §3), with reasons for every null in ``notes``."""
+    end = stock_at(stocks, period.end, bank)
+    notes: dict[str, str] = {}
+
+    def grow(column: str, key: str) -> float | None:
+        value, reason = growth(stocks, column, period)
+        if reason:
+            notes[key] = reason
+        return value
+
+    total_growth = grow("total_loans_cny", "total_loans_growth")
+    smb_growth = grow("inclusive_smb_balance_cny", "inclusive_smb_growth")
+    has_agri = bool(stocks["inclusive_agri_balance_cny"].fillna(0).any())
+    agri_growth = grow("inclusive_agri_balance_cny", "inclusive_agri_growth") if has_agri else None
+    if not has_agri:
+        notes["inclusive_agri"] = "not applicable: the bank has no inclusive agri loans at the base date or the period end"
+    base = stocks.loc[period.base_date] if period.base_date in stocks.index else None
+    result = {
+        "inclusive_smb_balance_cny": round(float(end["inclusive_smb_balance_cny"]), 2),
+        "inclusive_smb_balance_base_cny": None if base is None else round(float(base["inclusive_smb_balance_cny"]), 2),
+        "inclusive_smb_growth": smb_growth,
+        "total_loans_balance_cny": None if pd.isna(end["total_loans_cny"]) else round(float(end["total_loans_cny"]), 2),
+        "total_loans_growth": total_growth,
+        "inclusive_smb_growth_gap_pp": None if smb_growth is None or total_growth is None
+        else (smb_growth - total_growth) * 100,
+        "inclusive_smb_target_met": target_met(smb_growth, total_growth),
+        "inclusive_agri_balance_cny": round(float(end["inclusive_agri_balance_cny"]), 2),
+        "inclusive_agri_growth": agri_growth,
+        "inclusive_agri_growth_gap_pp": None if agri_growth is None or total_growth is None
+        else (agri_growth - total_growth) * 100,
+        "inclusive_agri_target_met": target_met(agri_growth, total_growth),
+        "inclusive_smb_borrowers": int(end["inclusive_smb_borrowers"]),
+        "inclusive_agri_borrowers": int(end["inclusive_agri_borrowers"]),
+        "base_date": str(period.base_date.date()),
+        "totals_source": totals_source(bank),
+    }
+    if bank.has_key_county and stocks["key_county_balance_cny"].fillna(0).any():
+        kc_growth = grow("key_county_balance_cny", "key_county_growth")
+        result.update(key_county_balance_cny=round(float(end["key_county_balance_cny"]), 2),
+                      key_county_growth=kc_growth, key_county_target_met=target_met(kc_growth, total_growth))
+    else:
+        notes["key_county"] = ("not applicable: no loans in key assistance counties (is_key_county column or "
+                               "the policy file's county codes)")
+    if bank.has_poverty_area and stocks["poverty_area_balance_cny"].fillna(0).any():
+        pa_growth = grow("poverty_area_balance_cny", "poverty_area_growth")
+        result.update(poverty_area_balance_cny=round(float(end["poverty_area_balance_cny"]), 2),
+                      poverty_area_growth=pa_growth,
+                      poverty_area_target_met=None if pa_growth is None else bool(pa_growth > 0))
+    else:
+        notes["poverty_area"] = "not applicable: no loans flagged is_poverty_area in the tape"
+    deposits = end.get("county_deposits_cny")
+    if deposits is not None and not pd.isna(deposits) and deposits > 0:
+        result["county_loan_to_deposit_ratio"] = float(end["county_loans_cny"] / deposits)
+    else:
+        notes["county_loan_to_deposit_ratio"] = "not applicable: the totals file has no county deposits"
+    result["notes"] = notes
+    return result
+
+
+# ---------------------------------------------------------------- the volume report (notebook 01)
+
+TARGET_SEGMENTS = ("inclusive_smb", "inclusive_agri", "key_county", "poverty_area")
+
+
+def applicable_segments(stocks: pd.DataFrame) -> list[str]:
+    """Segments with any balance in the tape (a bank without an agri book has no agri target to show)."""
+    return [s for s in TARGET_SEGMENTS if stocks[f"{s}_balance_cny"].fillna(0).any()]
+
+
+def targets_table(stocks: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Notice 二(一): each segment's base and end balance, YTD growth, gap to all-loan growth, target met.
+
+    Poverty-area loans are measured against growth above zero (脱贫地区贷款余额增长), the others against
+    all-loan growth. Balances in yuan, growth as fractions, gap in percentage points.
+    """
+    total, _ = growth(stocks, "total_loans_cny", period)
+    rows = []
+    for segment in ["total_loans", *applicable_segments(stocks)]:
+        column = "total_loans_cny" if segment == "total_loans" else f"{segment}_balance_cny"
+        value, reason = growth(stocks, column, period)
+        benchmark = 0.0 if segment == "poverty_area" else total
+        rows.append({
+            "segment": segment,
+            "balance_base_cny": stocks[column].get(period.base_date),
+            "balance_end_cny": stocks.loc[period.end, column],
+            "growth_ytd": value,
+            "benchmark_growth": None if segment == "total_loans" else benchmark,
+            "gap_pp": None if segment == "total_loans" or value is None or benchmark is None
+            else (value - benchmark) * 100,
+            "target_met": None if segment == "total_loans" else target_met(value, benchmark),
+            "note": reason,
+        })
+    return pd.DataFrame(rows).set_index("segment")
+
+
+def ytd_growth_path(stocks: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Month by month through the period's year: YTD growth of all loans and of each segment."""
+    base = period.base_date
+    if base not in stocks.index:
+        return pd.DataFrame()
+    months = stocks.loc[(stocks.index > base) & (stocks.index <= period.end)]
+    columns = {"total_loans": "total_loans_cny", **{s: f"{s}_balance_cny" for s in applicable_segments(stocks)}}
+    path = pd.DataFrame({name: months[col] / stocks.loc[base, col] - 1 for name, col in columns.items()
+                         if stocks.loc[base, col]})
+    return path
+
+
+def extra_needed(stocks: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Balance each segment must add by year end to meet its target if all loans keep their current pace.
+
+    All loans' YTD growth over m months is compounded to a full year, (1 + g)^(12/m) − 1; the
+    segment's year-end requirement is its base balance grown at that rate; the extra needed is the
+    requirement less the current balance (never below zero). Notice 二(一).
+    """
+    base = period.base_date
+    if base not in stocks.index:
+        return pd.DataFrame()
+    months = period.end.month
+    total, _ = growth(stocks, "total_loans_cny", period)
+    if total is None:
+        return pd.DataFrame()
+    annual = (1 + total) ** (12 / months) - 1
+    rows = []
+    for segment in ("inclusive_smb", "inclusive_agri", "key_county"):
+        if segment not in applicable_segments(stocks):
+            continue
+        column = f"{segment}_balance_cny"
+        required = stocks.loc[base, column] * (1 + annual)
+        current = stocks.loc[period.end, column]
+        rows.append({"segment": segment, "projected_total_growth": annual, "required_year_end_cny": required,
+                     "balance_end_cny": current, "extra_needed_cny": max(0.0, required - current)})
+    return pd.DataFrame(rows).set_index("segment") if rows else pd.DataFrame()
+
+
+def borrower_counts(stocks: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Borrowers with a balance at period end against the same month a year earlier (户数 not below last year)."""
+    earlier = period.end - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)
+    rows = []
+    for segment in ["all", *[s for s in ("inclusive_smb", "inclusive_agri") if s in applicable_segments(stocks)]]:
+        column = f"{segment}_borrowers"
+        now = stocks.loc[period.end, column]
+        before = stocks[column].get(earlier)
+        rows.append({"segment": "total_loans" if segment == "all" else segment, "borrowers": int(now),
+                     "borrowers_last_year": None if before is None or pd.isna(before) else int(before),
+                     "change": None if before is None or pd.isna(before) else int(now - before)})
+    return pd.DataFrame(rows).set_index("segment")
+
+
+def breakdown(bank: Bank, period: Period, by: str, segment: str = "inclusive_smb") -> pd.DataFrame:
+    """A segment's balance at the base date and period end, growth, share and borrowers per ``by`` group
+    (branch_id, county_code or borrower_type); empty when the column is absent."""
+    if by not in ("branch_id", "county_code", "borrower_type"):
+        raise ValueError(f"cannot break down by {by}")
+    if not bank.has(by):
+        return pd.DataFrame()
+    flag = SEGMENT_FLAGS[segment]
+    end, base = period.end.date(), period.base_date.date()
+    frame = bank.sql(f"""
+        SELECT coalesce(CAST({by} AS VARCHAR), '(blank)') AS grp,
+               {sum_cny('balance_cny', f"as_of = DATE '{base}'")} AS balance_base_cny,
+               {sum_cny('balance_cny', f"as_of = DATE '{end}'")} AS balance_end_cny,
+               count(DISTINCT borrower_id) FILTER (WHERE as_of = DATE '{end}' AND balance_cny > 0) AS borrowers
+        FROM {{loans}} WHERE {flag} AND as_of IN (DATE '{base}', DATE '{end}')
+        GROUP BY grp ORDER BY balance_end_cny DESC, grp
+    """)
+    frame = frame.astype({"balance_base_cny": "float64", "balance_end_cny": "float64"}).set_index("grp")
+    frame.index.name = by
+    frame["growth_ytd"] = (frame["balance_end_cny"] / frame["balance_base_cny"].where(frame["balance_base_cny"] > 0)) - 1
+    frame["share"] = frame["balance_end_cny"] / frame["balance_end_cny"].sum() if frame["balance_end_cny"].sum() else None
+    return frame
+
+
+def yoy_growth(stocks: pd.DataFrame, column: str) -> pd.Series:
+    """Growth over the same month a year earlier, for comparison with published year-on-year series."""
+    shifted = stocks[column].copy()
+    shifted.index = shifted.index + pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)
+    return (stocks[column] / shifted.reindex(stocks.index) - 1).dropna()
+
+
+def national_comparison(stocks: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """The bank's year-on-year growth beside the published national growth of the same month, both bases apart.
+
+    National rows are PBoC 普惠小微 (credit line below 10 million) and NFRA 普惠型小微企业 (10 million and below)
+    as published (see data/reference/README.md); NFRA growth is year-to-date or year-on-year as labelled.
+    """
+    from pucredit.config.reference import load_national
+
+    national = load_national()
+    wanted = {"pboc_inclusive_smb_growth_yoy": "pboc_basis", "nfra_inclusive_smb_growth": "nfra_basis",
+              "all_rmb_loans_growth_yoy": "total_loans"}
+    national = national[national["series"].isin(wanted) & (national["period_end"] <= period.end)]
+    bank_smb = yoy_growth(stocks, "inclusive_smb_balance_cny")
+    bank_total = yoy_growth(stocks, "total_loans_cny")
+    rows = []
+    for _, row in national.iterrows():
+        date = row["period_end"]
+        bank_series = bank_total if row["series"] == "all_rmb_loans_growth_yoy" else bank_smb
+        rows.append({"period_end": date, "series": row["series"], "label": wanted[row["series"]],
+                     "measure": row["measure"], "status": row["status"], "national_growth": row["value"] / 100,
+                     "bank_growth_yoy": bank_series.get(date)})
+    return pd.DataFrame(rows)
+
+
+def targets_finding(table: pd.DataFrame, lang: str = "zh") -> str:
+    """One plain sentence on the growth targets of notice 二(一)."""
+    from pucredit.report.labels import label
+
+    parts = []
+    total = table.loc["total_loans", "growth_ytd"] if "total_loans" in table.index else None
+    for segment in ("inclusive_smb", "inclusive_agri"):
+        if segment not in table.index:
+            parts.append(f"{label(segment, lang)}：不适用（无此类贷款）" if lang == "zh"
+                         else f"{label(segment, lang)}: not applicable (no such loans)")
+            continue
+        row = table.loc[segment]
+        if row["growth_ytd"] is None or pd.isna(row["growth_ytd"]) or total is None or pd.isna(total):
+            parts.append(f"{label(segment, lang)}增速无法计算（{row['note']}）" if lang == "zh"
+                         else f"{label(segment, lang)} growth cannot be computed ({row['note']})")
+            continue
+        g, gap = row["growth_ytd"] * 100, row["gap_pp"]
+        if lang == "zh":
+            verdict = "达到" if row["target_met"] else "未达到"
+            side = "高于" if gap >= 0 else "低于"
+            parts.append(f"{label(segment, lang)}较年初增长{g:.1f}%，{side}各项贷款增速{abs(gap):.1f}个百分点，{verdict}监管目标")
+        else:
+            verdict = "meets" if row["target_met"] else "misses"
+            side = "above" if gap >= 0 else "below"
+            parts.append(f"{label(segment, lang)} grew {g:.1f}% year to date, {abs(gap):.1f} pp {side} all loans: "
+                         f"it {verdict} the target")
+    return ("；".join(parts) + "。") if lang == "zh" else ("; ".join(parts) + ".")

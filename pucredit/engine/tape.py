@@ -1,0 +1,230 @@
+"""Open a tape (and optional totals file), validate it, and classify one bank's loans.
+
+``open_tape`` is the front door of the package: it reads any accepted format,
+pseudonymises borrower ids, runs every validation rule in one pass, and
+leaves a DuckDB view ``tape`` with the contract's columns and types.
+``Tape.bank`` then classifies one bank's rows by the policy year's segment
+rules (notice 二(一); CONTRACT §1.4) and builds its originations (flows).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pucredit.config import reference
+from pucredit.contract.errors import Findings, InputError, Problem
+from pucredit.config.policy import Policy, load_policy
+from pucredit.contract.read import Source, file_sha256, make_workdir, normalised_select, open_source, pseudonym_sql
+from pucredit.engine.sql import sql_quote
+from pucredit.contract.schema import TAPE_COLUMNS, TOTALS_COLUMNS
+from pucredit.contract.validate import DEFAULT_CAP, check_tape_against_totals, check_tape_consistency, check_tape_rows, check_totals
+
+MEMORY_ENV = "PUCREDIT_MEMORY_LIMIT"  # e.g. "4GB": DuckDB's memory limit; it spills to disk beyond it
+BYTES_PER_ROW = 100  # DuckDB working memory allowed per tape row (measured: 10M rows fit in 1 GB)
+
+
+def memory_limit(rows: int) -> str:
+    """DuckDB's memory limit for a tape: $PUCREDIT_MEMORY_LIMIT, else about 100 bytes a row, at least
+    1 GB and at most 60 % of the machine (the per-loan aggregations do not all spill to disk)."""
+    import psutil
+
+    if os.environ.get(MEMORY_ENV):
+        return os.environ[MEMORY_ENV]
+    ceiling = 0.6 * psutil.virtual_memory().total
+    return f"{int(min(max(rows * BYTES_PER_ROW, 1 << 30), ceiling)) >> 20}MB"
+
+
+@dataclass
+class Tape:
+    """A validated tape in DuckDB (view ``tape``; ``totals`` when a totals file was given)."""
+
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    sha256: str
+    source: Source
+    findings: Findings
+    lpr: pd.DataFrame
+    workdir: Path
+    key: str | None = None  # pseudonymisation key (None: $PUCREDIT_PSEUDONYM_KEY or the process's own)
+    totals_path: Path | None = None
+    totals_sha256: str | None = None
+    _banks: dict = field(default_factory=dict)
+
+    @property
+    def columns(self) -> set[str]:
+        """Contract columns present in the file (absent optional ones are NULL in the view)."""
+        return set(self.source.columns)
+
+    @property
+    def ok(self) -> bool:
+        return self.findings.n_errors == 0
+
+    def raise_for_errors(self) -> None:
+        """Stop with every error found (exit 2 at the command line)."""
+        if not self.ok:
+            raise InputError(self.findings.errors, findings=self.findings)
+
+    def bank_ids(self) -> list[str]:
+        return [r[0] for r in self.con.execute("SELECT DISTINCT bank_id FROM tape ORDER BY 1").fetchall()]
+
+    def bank(self, bank_id: str, policy: Policy | str = "2024") -> "Bank":
+        """One bank's classified loans; cached per (bank, policy)."""
+        policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        cache_key = (str(bank_id), policy.sha256)
+        if cache_key not in self._banks:
+            self._banks[cache_key] = Bank.build(self, str(bank_id), policy, len(self._banks))
+        return self._banks[cache_key]
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "Tape":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | Path | None = None,
+              key: str | None = None, sheet: str | None = None, cap: int = DEFAULT_CAP) -> Tape:
+    """Read, pseudonymise and validate a tape; problems are in ``tape.findings`` (CONTRACT §2 validate).
+
+    Raises InputError at once when a file cannot be read at all (missing, not text, empty,
+    missing required columns). ``lpr`` is an optional CSV of extra LPR fixings; ``key`` the
+    pseudonymisation key (default $PUCREDIT_PSEUDONYM_KEY, else random per process).
+    """
+    workdir = make_workdir()
+    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill")})
+    try:
+        con.execute("SET enable_progress_bar = false")  # DuckDB's bar would write into stdout, e.g. the JSON
+    except duckdb.InvalidInputException:
+        pass  # in a Jupyter kernel without ipywidgets DuckDB refuses the setting and shows no bar anyway
+    try:
+        lpr_table = reference.load_lpr(lpr)
+        reference.register_lpr(con, lpr_table)
+        source = open_source(con, path, TAPE_COLUMNS, "tape_raw", workdir, sheet)
+        rows = con.execute("SELECT count(*) FROM tape_raw").fetchone()[0]
+        con.execute(f"SET memory_limit = '{memory_limit(rows)}'")
+        con.execute("SET preserve_insertion_order = false")  # row numbers travel in _row from here on
+        findings, rate_shape = check_tape_rows(con, source, reference.lpr_coverage_end(lpr_table), cap)
+        con.execute(f"CREATE VIEW tape_plain AS SELECT {normalised_select(source, TAPE_COLUMNS)} FROM tape_raw")
+        if source.fmt != "parquet":  # parse text once, not in every later query
+            _materialise(con, "tape_plain", workdir / "tape.parquet")
+        check_tape_consistency(con, source, "tape_plain", findings, rate_shape, cap)
+        con.execute(f"CREATE VIEW tape AS SELECT * REPLACE ({pseudonym_sql('borrower_id', key)} AS borrower_id)"
+                    " FROM tape_plain")
+        result = Tape(con=con, path=Path(path), sha256=file_sha256(Path(path)), source=source,
+                      findings=findings, lpr=lpr_table, workdir=workdir, key=key)
+        if totals is not None:
+            totals_source = open_source(con, totals, TOTALS_COLUMNS, "totals_raw", workdir)
+            con.execute(f"CREATE VIEW totals AS SELECT {normalised_select(totals_source, TOTALS_COLUMNS)} FROM totals_raw")
+            findings.extend(check_totals(con, totals_source, "totals", cap))
+            _materialise(con, "totals", workdir / "totals.parquet")
+            if findings.n_errors == 0:
+                check_tape_against_totals(con, str(path), str(totals), findings)
+            result.totals_path, result.totals_sha256 = Path(totals), file_sha256(Path(totals))
+        return result
+    except BaseException:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def _materialise(con: duckdb.DuckDBPyConnection, view: str, target: Path) -> None:
+    con.execute(f"COPY (SELECT * FROM {view}) TO {sql_quote(str(target))} (FORMAT parquet)")
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({sql_quote(str(target))})")
+
+
+@dataclass
+class Bank:
+    """One bank's loans, classified by a policy year (views ``loans``/``originations`` named per bank).
+
+    Stock rows are classified on their own values (CONTRACT §1.5); originations are each loan's
+    first snapshot row, for loans originated from the tape's first month on, with the
+    applicable LPR (latest fixing on or before the origination date, by pricing_base).
+    """
+
+    tape: Tape
+    bank_id: str
+    policy: Policy
+    loans: str  # view name
+    originations: str  # table name
+    months: list[pd.Timestamp]  # snapshot month ends present
+    has_totals: bool
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self.tape.con
+
+    def has(self, column: str) -> bool:
+        return column in self.tape.columns
+
+    @property
+    def has_key_county(self) -> bool:
+        return self.has("is_key_county") or bool(self.policy.key_counties.county_codes)
+
+    @property
+    def has_poverty_area(self) -> bool:
+        return self.has("is_poverty_area")
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        """Run a small query (names ``{loans}``, ``{originations}`` are filled in) into pandas."""
+        return self.con.execute(query.format(loans=self.loans, originations=self.originations),
+                                params or []).df()
+
+    @classmethod
+    def build(cls, tape: Tape, bank_id: str, policy: Policy, index: int) -> "Bank":
+        con = tape.con
+        present = con.execute("SELECT count(*) FROM tape WHERE bank_id = ?", [bank_id]).fetchone()[0]
+        if not present:
+            raise InputError(Problem(file=str(tape.path), column="bank_id", rule="unknown_bank", value=bank_id,
+                                     message="no rows for this bank in the tape",
+                                     accepted=", ".join(tape.bank_ids()[:20])))
+        suffix = f"{index}_{re.sub(r'[^0-9A-Za-z]', '_', bank_id)}"
+        loans, originations = f"loans_{suffix}", f"originations_{suffix}"
+        codes = policy.key_counties.county_codes
+        key_county = "coalesce(is_key_county, false)"
+        if codes:
+            key_county += " OR county_code IN (" + ", ".join(sql_quote(c) for c in codes) + ")"
+        pricing_base = ("coalesce(pricing_base, CASE WHEN maturity_date <= origination_date + INTERVAL 5 YEAR "
+                        "THEN 'lpr_1y' ELSE 'lpr_5y' END)")
+        classified = f"""* REPLACE ({pricing_base} AS pricing_base),
+                   coalesce({policy.segment_sql('inclusive_smb')}, false) AS is_inclusive_smb,
+                   coalesce({policy.segment_sql('inclusive_agri')}, false) AS is_inclusive_agri,
+                   coalesce({policy.npl_sql()}, false) AS is_npl,
+                   coalesce({key_county}, false) AS in_key_county,
+                   coalesce(is_poverty_area, false) AS in_poverty_area,
+                   coalesce(is_poverty_household, false) AS is_poverty_household_loan"""
+        bank = sql_quote(bank_id)
+        con.execute(f"CREATE OR REPLACE VIEW {loans} AS SELECT {classified} FROM tape WHERE bank_id = {bank}")
+        months = [pd.Timestamp(r[0]) for r in
+                  con.execute(f"SELECT DISTINCT as_of FROM tape_plain WHERE bank_id = {bank} ORDER BY 1").fetchall()]
+        window_start = months[0].replace(day=1)
+        # First snapshot rows are picked from the plain view and pseudonymised after: hashing the
+        # borrower ids of the originations only, not of every row.
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {originations} AS
+            WITH firsts AS (
+                SELECT first_row AS _row FROM loan_facts
+                WHERE bank_id = {bank} AND orig >= DATE '{window_start.date()}'
+            ), first_rows AS (
+                SELECT p.* REPLACE ({pseudonym_sql('p.borrower_id', tape.key)} AS borrower_id)
+                FROM tape_plain p SEMI JOIN firsts USING (_row)
+            )
+            SELECT o.*, l.lpr_1y_pct,
+                   CASE o.pricing_base WHEN 'lpr_1y' THEN l.lpr_1y_pct WHEN 'lpr_5y' THEN l.lpr_5y_pct END AS lpr_pct,
+                   date_trunc('month', o.origination_date) AS month
+            FROM (SELECT {classified} FROM first_rows) o
+            ASOF LEFT JOIN lpr l ON o.origination_date >= l.fixing_date
+        """)
+        has_totals = tape.totals_path is not None and con.execute(
+            "SELECT count(*) FROM totals WHERE bank_id = ?", [bank_id]).fetchone()[0] > 0
+        return cls(tape=tape, bank_id=bank_id, policy=policy, loans=loans, originations=originations,
+                   months=months, has_totals=has_totals)

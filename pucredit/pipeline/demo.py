@@ -1,0 +1,23 @@
+"""``pucredit demo``: build the demo banks' data if missing, run their reports, say where they are."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pucredit.pipeline.batch import MANIFEST, failed, run_batch
+from pucredit.config.paths import BANKS_DIR, DEMO_DIR
+from pucredit.analyses.peers import run_peers
+from pucredit.synth import DEMO_BANKS, build_demo
+
+
+def run_demo(period: str, jobs: int, out: Path) -> int:
+    """Deterministic demo data (pucredit.synth), the batch over the demo banks, then their peer comparison."""
+    build_demo(DEMO_DIR, BANKS_DIR, progress=lambda text: print(text, file=sys.stderr))
+    manifest = run_batch([BANKS_DIR / f"{bank_id}.yaml" for bank_id in DEMO_BANKS], period, out, jobs=jobs)
+    for entry in manifest["banks"]:
+        print(f"{entry['bank_id']} {entry['period']}: {entry['status']}  {entry['report_dir'] or entry['error']}")
+    print(f"reports: {out.resolve()}  (manifest: {out.resolve() / MANIFEST})")
+    if failed(manifest):
+        return 1
+    print(f"peer comparison: {run_peers(out, period)}")
+    return 0

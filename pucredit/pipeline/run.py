@@ -1,0 +1,325 @@
+"""``pucredit run``: execute every report notebook for one bank and period (CONTRACT §2, §3).
+
+The report folder ``ROOT/<bank_id>/<period>/`` gets each executed notebook,
+an HTML copy without code cells (figures embedded, readable offline) and
+``metrics.json`` from the same function as ``pucredit metrics``. The folder is
+assembled beside the target and moved into place only when everything
+succeeded; a failed run leaves the previous report untouched and puts its
+partial notebook (with papermill's error marker) under
+``ROOT/_failures/<bank_id>/<period>/``. Notebooks run inside this process with
+papermill, on kernels that talk over IPC sockets (no TCP ports to clash when
+several banks start kernels at once).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pucredit.config.banks import load_bank
+from pucredit.contract.errors import InputError
+from pucredit.config.paths import NOTEBOOKS_DIR, REPORTS_DIR
+
+FAILURES = "_failures"
+AUDITS = "_audit"  # audit samples: outside the report folder, which a re-run replaces, and never overwritten
+KERNEL_START_TRIES = 3
+REMOVE_FROM_HTML_TAG = "remove_cell"  # cells that pin numbers for CI, not for readers
+
+Progress = Callable[[str, str], None] | None  # (bank_id, message)
+
+
+@dataclass
+class RunResult:
+    """How one bank's run ended; becomes a manifest entry."""
+
+    bank_id: str
+    bank_file: str
+    period: str
+    status: str  # ok, failed, bad_input (pending in the manifest of a batch still running)
+    seconds: float = 0.0
+    report_dir: str | None = None
+    notebooks: list[str] = field(default_factory=list)
+    failed_notebook: str | None = None
+    failed_cell: int | None = None
+    error: str | None = None
+    failure_notebook: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def report_notebooks() -> list[Path]:
+    """The analysis notebooks in reading order (notebooks/NN_name.ipynb)."""
+    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names the notebook's ``parameters`` cell declares (``name: type = value`` or ``name = value``)."""
+    import re
+
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    source = "".join(next(("".join(c["source"]) for c in cells
+                           if "parameters" in c.get("metadata", {}).get("tags", [])), ""))
+    return set(re.findall(r"^([A-Za-z_]\w*)\s*[:=]", source, flags=re.M))
+
+
+def _kernel_manager_class():
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        """A kernel on IPC sockets: no ports to clash and no unencrypted-TCP warning. Each kernel gets its
+        own socket path prefix in the temporary folder, so kernels started at once never share sockets.
+        (Asynchronous, as nbclient expects, so that cell timeouts are enforced.)"""
+
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self):
+            return os.path.join(tempfile.gettempdir(), f"pucredit-kernel-{uuid.uuid4().hex}")
+
+    return IPCKernelManager
+
+
+def execute_notebook(source: Path, target: Path, parameters: dict, timeout: int | None) -> None:
+    """Run one notebook with papermill in this process. A kernel that fails to start (no cell ran) is
+    retried; a failure inside a cell, a cell timeout included, is not."""
+    import papermill
+
+    for attempt in range(1, KERNEL_START_TRIES + 1):
+        try:
+            papermill.execute_notebook(
+                str(source), str(target), parameters=parameters, kernel_name="python3", progress_bar=False,
+                execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR), kernel_manager_class=_kernel_manager_class(),
+                log_output=False,
+            )
+            return
+        except Exception:
+            if attempt == KERNEL_START_TRIES or _any_cell_ran(target):
+                raise
+            time.sleep(attempt)
+
+
+def _any_cell_ran(notebook: Path) -> bool:
+    """Whether papermill recorded an executed cell (it saves the notebook as cells run)."""
+    import nbformat
+
+    if not notebook.exists():
+        return False
+    cells = nbformat.read(notebook, as_version=4).cells
+    return any(c.get("execution_count") or c.get("metadata", {}).get("papermill", {}).get("start_time")
+               for c in cells if c.cell_type == "code")
+
+
+def export_html(notebook: Path, target: Path) -> None:
+    """HTML without code cells or prompts, figures embedded as data, no script from the internet."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.exclude_input = True
+    config.HTMLExporter.exclude_input_prompt = True
+    config.HTMLExporter.exclude_output_prompt = True
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = {REMOVE_FROM_HTML_TAG, "parameters", "injected-parameters"}
+    exporter = HTMLExporter(config=config, template_name="lab")
+    exporter.mathjax_url = ""
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.write_text(_offline(body), encoding="utf-8")
+
+
+def _offline(html: str) -> str:
+    """Drop <script src=...> tags that would load code from the internet (require.js, MathJax), and the
+    empty one the template leaves when MathJax is switched off."""
+    import re
+
+    return re.sub(r'<script[^>]*\bsrc="(https?://[^"]*)?"[^>]*>\s*</script>', "", html)
+
+
+def _failure_details(exc: Exception) -> tuple[int | None, str]:
+    """The failing cell as its position in the executed notebook (1-based, papermill's injected
+    parameters cell included), and the error."""
+    index = getattr(exc, "cell_index", None)
+    cell = None if index is None else index + 1
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    message = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    return cell, message.strip()[:2000]
+
+
+@dataclass
+class PreparedBank:
+    """A bank whose tape validated, with metrics.json written into its staging folder; the notebooks
+    run into the same folder (one after another in ``run_bank``, in parallel in a batch)."""
+
+    result: RunResult
+    parameters: dict
+    staging: Path
+    target: Path
+    failures: Path
+    audits: Path
+    started: float  # time.time(): comparable across the batch's processes
+
+
+@dataclass
+class NotebookOutcome:
+    name: str
+    failed_cell: int | None = None
+    error: str | None = None  # None: the notebook ran and its HTML is written
+
+
+def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_DIR, *,
+                 owner_pid: int | None = None, progress: Progress = None) -> PreparedBank | RunResult:
+    """Validate the bank file, parameters and tape, compute the metrics and write them into a fresh staging
+    folder (named after ``owner_pid``, the process that will move it into place). A bank that cannot run
+    comes back as its final RunResult: ``bad_input``, or ``failed`` when the metrics failed on valid input."""
+    from pucredit.analyses.metrics import compute_metrics, default_policy_year, write_metrics
+    from pucredit.config.periods import parse_period
+    from pucredit.config.policy import load_policy
+    from pucredit.report.context import check_parameters
+    from pucredit.engine.tape import open_tape
+
+    started = time.time()
+    out_root = Path(out_root).resolve()
+    result = RunResult(bank_id="?", bank_file=str(bank_yaml), period=str(period), status="bad_input")
+    try:
+        bank = load_bank(bank_yaml)
+        result.bank_id = bank.bank_id
+        parsed = parse_period(period)
+        result.period = parsed.label
+        policy = load_policy(bank.policy or default_policy_year(parsed))
+        parameters = check_parameters(bank_file=str(bank.path), period=parsed.label, lang=bank.lang,
+                                      policy=str(policy.year) if bank.policy is None else bank.policy).model_dump()
+        if progress:
+            progress(bank.bank_id, "validating tape")
+        with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
+            tape.raise_for_errors()
+            metrics = compute_metrics(tape, bank.bank_id, parsed, policy)
+    except InputError as exc:
+        result.error = str(exc)[:4000]
+    except Exception as exc:  # an analysis that failed on valid input: recorded, the batch goes on
+        result.status, result.error = "failed", f"metrics: {type(exc).__name__}: {exc}"[:4000]
+    if result.error:
+        result.seconds = round(time.time() - started, 2)
+        return result
+    target = out_root / bank.bank_id / parsed.label
+    staging = target.with_name(f".{parsed.label}.staging-{owner_pid or os.getpid()}")
+    _remove_abandoned(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    write_metrics(metrics, staging / "metrics.json")
+    return PreparedBank(result=result, parameters=parameters, staging=staging, target=target,
+                        failures=out_root / FAILURES / bank.bank_id / parsed.label,
+                        audits=out_root / AUDITS / bank.bank_id / parsed.label, started=started)
+
+
+def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | None,
+                        progress: Progress = None) -> NotebookOutcome:
+    """Execute one report notebook into the bank's staging folder and export its HTML; a failure is
+    returned, never raised (the batch goes on)."""
+    if progress:
+        progress(prepared.result.bank_id, f"running {source.stem}")
+    executed = prepared.staging / source.name
+    folders = {"export_dir": prepared.staging, "audit_dir": prepared.audits}
+    declared = declared_parameters(source)
+    exports = {name: str(folder) for name, folder in folders.items() if name in declared}
+    try:
+        execute_notebook(source, executed, {**prepared.parameters, **exports}, timeout)
+    except Exception as exc:
+        return NotebookOutcome(source.name, *_failure_details(exc))
+    export_html(executed, executed.with_suffix(".html"))
+    return NotebookOutcome(source.name)
+
+
+def finish_bank(prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> RunResult:
+    """All notebooks ran: move the staging folder into place. One failed (the first in reading order is
+    reported): keep its partial notebook under ``_failures`` and leave the previous report untouched. A folder
+    that cannot be moved into place fails the bank too (the previous report is put back); never raises."""
+    result = prepared.result
+    try:
+        failed = next((o for o in outcomes if o.error is not None), None)
+        if failed is None:
+            try:
+                _replace_folder(prepared.staging, prepared.target)
+            except OSError as exc:
+                result.status, result.error = "failed", f"report folder not moved into place: {exc}"
+                return result
+            shutil.rmtree(prepared.failures, ignore_errors=True)  # now stale
+            result.status, result.report_dir = "ok", str(prepared.target)
+            result.notebooks = [o.name for o in outcomes]
+            return result
+        result.status, result.failed_notebook = "failed", failed.name
+        result.failed_cell, result.error = failed.failed_cell, failed.error
+        result.notebooks = [o.name for o in outcomes[:outcomes.index(failed)] if o.error is None]
+        executed = prepared.staging / failed.name
+        if executed.exists():
+            kept = prepared.failures / failed.name
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(executed, kept)
+            result.failure_notebook = str(kept)
+        return result
+    finally:
+        shutil.rmtree(prepared.staging, ignore_errors=True)
+        result.seconds = round(time.time() - prepared.started, 2)
+
+
+def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_DIR, *,
+             timeout: int | None = 600, progress: Progress = None,
+             notebooks: list[Path] | None = None) -> RunResult:
+    """Execute every report notebook for one bank and period; never raises for a bank's own failure.
+
+    Bad input (bank file, tape, period) gives status ``bad_input``; a notebook error gives ``failed``
+    with the notebook, cell and error, and the partial notebook kept under ``_failures``.
+    """
+    prepared = prepare_bank(bank_yaml, period, out_root, progress=progress)
+    if isinstance(prepared, RunResult):
+        return prepared
+    outcomes = []
+    try:
+        for source in notebooks or report_notebooks():
+            outcomes.append(run_report_notebook(prepared, source, timeout, progress))
+            if outcomes[-1].error is not None:
+                break
+    except BaseException:  # interrupted: nothing half-done is moved into place
+        shutil.rmtree(prepared.staging, ignore_errors=True)
+        raise
+    return finish_bank(prepared, outcomes)
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Leftovers of runs that were killed (their process is gone): staging folders are removed, and a
+    previous report set aside for the swap is put back if nothing took its place."""
+    import psutil
+
+    for folder in sorted(target.parent.glob(f".{target.name}.*-*")):
+        kind, _, pid = folder.name.rpartition("-")
+        if not pid.isdigit() or psutil.pid_exists(int(pid)):
+            continue
+        if kind.endswith(".old") and not target.exists():
+            folder.rename(target)
+        elif kind.endswith((".old", ".staging")):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    """Move the finished folder into place; the old one is removed only after the new one is there, and
+    put back if the move fails."""
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old.exists() and not target.exists():
+            old.rename(target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""What a report shows: the per-bank report context, labels, formatting, figures and the service report."""

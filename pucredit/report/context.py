@@ -1,0 +1,184 @@
+"""What every report notebook shares: parameter checks, the opened tape, the header, findings, tables.
+
+A notebook's parameters cell is followed by one call, :func:`setup`, which
+checks the parameters (unknown or mistyped ones fail with a clear message;
+codes stay text), reads the bank file and the tape, and returns a
+:class:`Report` holding everything the sections need.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from pucredit._version import __version__
+from pucredit.report import plotting
+from pucredit.analyses import volume
+from pucredit.config.banks import BankFile, load_bank
+from pucredit.contract.errors import check_model
+from pucredit.report.labels import label
+from pucredit.analyses.metrics import compute_metrics, default_policy_year
+from pucredit.config.paths import BANKS_DIR
+from pucredit.config.periods import Period, parse_period
+from pucredit.config.policy import Policy, load_policy
+from pucredit.engine.tape import Bank, Tape, open_tape
+
+
+class NotebookParameters(BaseModel):
+    """The parameters every report notebook takes (papermill ``-p``; use ``-r`` for codes like 0102)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bank_file: str
+    period: str
+    lang: Literal["", "zh", "en"] = ""
+    policy: str = ""
+
+    @field_validator("bank_file", "period", "policy", mode="before")
+    @classmethod
+    def _text(cls, value):
+        if not isinstance(value, str):
+            raise ValueError(f"must be text, got {type(value).__name__} {value!r} (with papermill, pass it with "
+                             "-r NAME VALUE so that 0102 or 2024 stay text)")
+        return value
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value):
+        parse_period(value)
+        return value
+
+
+def check_parameters(**params) -> NotebookParameters:
+    return check_model(NotebookParameters, params, "bank_file (text), period (2024, 2024H1, 2024Q3, 2024-05), "
+                                                   "lang (zh or en), policy (year or file)")
+
+
+def bank_file_path(name: str) -> Path:
+    """A bare name (``LB01``) is a file in parameters/banks/; anything else is a path."""
+    path = Path(name)
+    if path.suffix.lower() in (".yaml", ".yml") or path.parent != Path("."):
+        return path
+    return BANKS_DIR / f"{name}.yaml"
+
+
+@dataclass
+class Report:
+    """One bank and period, opened for a report notebook."""
+
+    bank_file: BankFile
+    period: Period
+    policy: Policy
+    lang: str
+    tape: Tape
+    bank: Bank
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    def t(self, key: str) -> str:
+        return label(key, self.lang)
+
+    def bracket(self, text: str) -> str:
+        """Text to append in brackets: full-width in Chinese, ASCII in English ("（亿元）", " (100 million yuan)")."""
+        return f"（{text}）" if self.lang == "zh" else f" ({text})"
+
+    def unit(self, key: str) -> str:
+        return self.bracket(self.t(key))
+
+    def say(self, zh: str, en: str) -> str:
+        return zh if self.lang == "zh" else en
+
+    @cached_property
+    def metrics(self) -> dict:
+        """The same metrics as ``pucredit metrics`` and the report's metrics.json."""
+        return compute_metrics(self.tape, self.bank.bank_id, self.period, self.policy, self.generated_at)
+
+    @cached_property
+    def stocks(self) -> pd.DataFrame:
+        return volume.monthly_stocks(self.bank)
+
+    def header(self):
+        """Markdown block opening every report: bank, period, policy, data hash, version, time."""
+        totals = self.t("totals_file") if self.bank.has_totals else self.t("tape")
+        rows = [
+            (self.t("report_bank"), self.bank_file.name + self.bracket(self.bank.bank_id)),
+            (self.t("report_period"),
+             self.period.label + self.bracket(f"{self.period.start.date()} – {self.period.end.date()}")),
+            (self.t("report_policy"), f"{self.policy.year}: {self.policy.title if self.lang == 'zh' else self.policy.title_en}"),
+            (self.t("report_totals"), totals),
+            (self.t("report_tape"), f"`{self.tape.sha256}`"),
+            (self.t("report_version"), __version__),
+            (self.t("report_generated"), self.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        ]
+        return key_value_table(rows)
+
+    def finding(self, zh: str, en: str):
+        """The one-line plain-language finding that opens a section."""
+        return finding(self.say(zh, en))
+
+    def close(self) -> None:
+        self.tape.close()
+
+
+def setup(bank_file: str, period: str, lang: str = "", policy: str = "") -> Report:
+    """Check a notebook's parameters, open the bank's tape (validated) and classify it. Notice 五(十一)."""
+    params = check_parameters(bank_file=bank_file, period=period, lang=lang, policy=policy)
+    bank_file = load_bank(bank_file_path(params.bank_file))
+    period = parse_period(params.period)
+    policy = load_policy(params.policy or bank_file.policy or default_policy_year(period))
+    tape = open_tape(bank_file.tape, bank_file.totals, lpr=bank_file.lpr)
+    tape.raise_for_errors()
+    plotting.setup()
+    return Report(bank_file=bank_file, period=period, policy=policy, lang=params.lang or bank_file.lang,
+                  tape=tape, bank=tape.bank(bank_file.bank_id, policy))
+
+
+# ---------------------------------------------------------------- table formatting
+
+def key_value_table(rows: list[tuple[str, str]]):
+    """A two-column Markdown table without headings (the block that opens a report)."""
+    from IPython.display import Markdown
+
+    return Markdown("\n".join(["| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows]]))
+
+
+def finding(text: str):
+    """A section's plain-language finding, in bold."""
+    from IPython.display import Markdown
+
+    return Markdown(f"**{text}**")
+
+
+def yuan_100m(value) -> str:
+    """Yuan shown in 亿元 (100 million yuan) with two decimals."""
+    return "" if value is None or pd.isna(value) else f"{value / 1e8:,.2f}"
+
+
+def yuan_10k(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value / 1e4:,.1f}"
+
+
+def pct(value, digits: int = 2) -> str:
+    return "" if value is None or pd.isna(value) else f"{value * 100:.{digits}f}%"
+
+
+def pp(value, digits: int = 2) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:+.{digits}f}"
+
+
+def yes_no(value, lang: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return label("not_applicable", lang)
+    return label("yes" if value else "no", lang)
+
+
+def headline(r: Report, section: str, keys: list[str]) -> str:
+    """One line of a section's metrics for the cell that CI pins (nulls print as None, floats to 6 places)."""
+    values = r.metrics[section]
+    shown = [f"{k}={'None' if values.get(k) is None else round(values[k], 6) if isinstance(values[k], float) else values[k]}"
+             for k in keys]
+    return f"{r.bank.bank_id} {r.period.label} " + " ".join(shown)

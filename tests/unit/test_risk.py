@@ -1,0 +1,100 @@
+"""Risk tolerance (notice 四(九)) on a hand-made tape: migrations, vintages, headroom arithmetic."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pucredit.analyses import risk
+from pucredit.analyses import volume
+from pucredit.config.periods import parse_period
+from pucredit.engine.tape import open_tape
+
+M0, M1, M2 = "2024-01-31", "2024-02-29", "2024-03-31"
+SMB = dict(borrower_type="small_micro_enterprise", is_business="true", credit_line_cny=2_000_000,
+           origination_date="2024-01-10", maturity_date="2026-01-10", branch_id="BR1")
+ROWS = [
+    # L1 stays normal: 100
+    *[dict(as_of=m, loan_id="L1", borrower_id="B1", amount_cny=100, balance_cny=100, **SMB) for m in (M0, M1, M2)],
+    # L2 normal -> substandard in Feb (NPL formation of 200 from a performing 600 in Feb) -> doubtful in Mar
+    dict(as_of=M0, loan_id="L2", borrower_id="B2", amount_cny=200, balance_cny=200, **SMB),
+    dict(as_of=M1, loan_id="L2", borrower_id="B2", amount_cny=200, balance_cny=200, risk_class="substandard",
+         days_past_due=95, **SMB),
+    dict(as_of=M2, loan_id="L2", borrower_id="B2", amount_cny=200, balance_cny=200, risk_class="doubtful",
+         days_past_due=125, **SMB),
+    # L3 normal in Jan, repaid before Feb (exit)
+    dict(as_of=M0, loan_id="L3", borrower_id="B3", amount_cny=300, balance_cny=300, **SMB),
+]
+
+
+@pytest.fixture
+def bank(write_tape):
+    with open_tape(write_tape(ROWS)) as tape:
+        assert tape.ok, [str(p) for p in tape.findings.errors]
+        yield tape.bank("T1")
+
+
+def test_migration_matrix_by_balance(bank):
+    m = risk.migration_matrix(bank, pd.Timestamp(M0), pd.Timestamp(M2))
+    # start balance 600, all normal: L1 100 stays normal, L2 200 ends doubtful, L3 300 exits
+    assert m.loc["normal", "normal"] == pytest.approx(100 / 600)
+    assert m.loc["normal", "doubtful"] == pytest.approx(200 / 600)
+    assert m.loc["normal", "exit"] == pytest.approx(300 / 600)
+    assert m.loc["normal"].sum() == pytest.approx(1.0)
+
+
+def test_monthly_formation_and_cure(bank):
+    f = risk.monthly_formation(bank)
+    # Feb: performing at Jan end 600 (L1, L2, L3); L2's 200 became NPL: formation 1/3; Mar: performing 100, none
+    assert f.loc["2024-02-29", "formation_rate"] == pytest.approx(200 / 600)
+    assert f.loc["2024-03-31", "formation_rate"] == 0
+    assert f.loc["2024-03-31", "cure_rate"] == 0  # L2 stayed non-performing
+
+
+def test_vintage_curve(bank):
+    v = risk.vintage_curves(bank, max_months=2)
+    # all three loans originated in 2024Q1 (amount 600); L2 (200) is NPL from month 1 (Feb) on
+    assert v.loc["2024Q1", 0] == 0
+    assert v.loc["2024Q1", 1] == pytest.approx(200 / 600)
+    assert v.loc["2024Q1", 2] == pytest.approx(200 / 600)
+
+
+def test_tolerance_and_headroom_arithmetic(bank):
+    period = parse_period("2024Q1")
+    stocks = volume.monthly_stocks(bank)
+    path = risk.tolerance_path(stocks, bank).loc[period.end]
+    # at 2024-03-31: balance 100 + 200, NPL 200 -> ratio 2/3 for both all loans and inclusive_smb
+    assert path["total_npl_ratio"] == pytest.approx(200 / 300)
+    assert path["inclusive_smb_limit"] == pytest.approx(200 / 300 + 0.03)
+    assert path["inclusive_smb_headroom_pp"] == pytest.approx(3.0)  # (2/3 × 100 + 3) − 2/3 × 100
+    assert path["inclusive_smb_headroom_cny"] == pytest.approx(0.03 * 300)
+    assert risk.headroom_cny(0.05, 0.01, 3.0, 1_000_000) == pytest.approx(-0.01 * 1_000_000)  # (1 + 3 − 5) pp
+
+
+def test_branch_tolerance_with_a_differentiated_table(bank):
+    period = parse_period("2024Q1")
+    default = risk.branch_tolerance(bank, period, total_npl_ratio=0.02)
+    # BR1: NPL 200 of 300 -> 66.7 %; limit 2 % + 3 pp: far outside
+    assert bool(default.loc["BR1", "within_tolerance"]) is False
+    wide = risk.branch_tolerance(bank, period, 0.02, pd.DataFrame({"branch_id": ["BR1"], "tolerance_pp": [70.0]}))
+    assert wide.loc["BR1", "tolerance_pp"] == 70.0 and bool(wide.loc["BR1", "within_tolerance"]) is True
+
+
+def test_stress_multiplier():
+    index = pd.to_datetime(["2024-06-30"])
+    stocks = pd.DataFrame({"total_npl_cny": [10.0], "total_loans_cny": [1000.0],
+                           **{f"{s}_balance_cny": [0.0] for s in risk.TOLERANCE_SEGMENTS},
+                           **{f"{s}_npl_cny": [0.0] for s in risk.TOLERANCE_SEGMENTS}}, index=index)
+    stocks.loc[index, "inclusive_smb_balance_cny"] = 500.0
+    stocks.loc[index, "inclusive_smb_npl_cny"] = 10.0
+
+    class Policy:  # only the tolerances are read
+        class tolerance:
+            inclusive_smb_pp = type("T", (), {"value": 3.0})
+
+    bank = type("B", (), {"policy": Policy})
+    table = risk.stress_to_breach(stocks, {"inclusive_smb": 0.001}, parse_period("2024H1"), bank)
+    # limit 1 % + 3 pp = 4 % of 500 = 20; room 20 − 10 = 10; expected 490 × 6 months × 0.001 = 2.94
+    row = table.loc["inclusive_smb"]
+    assert row["room_cny"] == pytest.approx(10.0)
+    assert row["expected_new_npl_cny"] == pytest.approx(2.94)
+    assert row["breach_multiplier"] == pytest.approx(10 / 2.94)
