@@ -18,7 +18,7 @@ from importlib import import_module
 from pucredit._version import __version__
 
 _API = {
-    "compute_metrics": "pucredit.analyses.metrics", "write_metrics": "pucredit.analyses.metrics",
+    "compute_metrics": "pucredit.analyses.metrics", "read_metrics": "pucredit.analyses.document",
     "Period": "pucredit.config.periods", "parse_period": "pucredit.config.periods",
     "Policy": "pucredit.config.policy", "load_policy": "pucredit.config.policy",
     "Bank": "pucredit.engine.tape", "Tape": "pucredit.engine.tape", "open_tape": "pucredit.engine.tape",

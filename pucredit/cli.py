@@ -114,7 +114,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_metrics(args) -> int:
-    from pucredit.analyses.metrics import compute_metrics, to_json, write_metrics
+    from pucredit.analyses.metrics import compute_metrics
     from pucredit.config.periods import parse_period
     from pucredit.config.policy import load_policy
     from pucredit.engine.tape import open_tape
@@ -129,13 +129,13 @@ def cmd_metrics(args) -> int:
             print(warning, file=sys.stderr)
         tape.raise_for_errors()
         result = compute_metrics(tape, args.bank, period, policy)
-    source = result["provenance"]["totals_source"]
+    source = result.provenance.totals_source
     print(f"totals for {args.bank}: " + ("from the totals file" if source == "totals_file"
                                           else "from the tape (no totals file rows for this bank)"), file=sys.stderr)
     if args.out:
-        print(f"wrote {write_metrics(result, args.out)}", file=sys.stderr)
+        print(f"wrote {result.write(args.out)}", file=sys.stderr)
     else:
-        sys.stdout.write(to_json(result))
+        sys.stdout.write(result.to_json())
     return EXIT_OK
 
 

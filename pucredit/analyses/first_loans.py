@@ -5,7 +5,7 @@ borrowers got their first loan ever (is_first_loan), what happened to them
 next (a second loan, renewal, a bigger line, default) against repeat
 borrowers, and how the mix of new loans and of the stock moves toward credit
 loans, renewals, medium/long terms and revolving loans. Counts of the
-contract's first_loans keys follow CONTRACT §3.
+contract's first_loans keys follow docs/data-contract.md §3.
 """
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 
 from pucredit.config.periods import Period
-from pucredit.analyses.pricing import in_period
-from pucredit.engine.sql import as_float, sum_cny, weighted_mean
+from pucredit.analyses.document import FirstLoanMetrics
+from pucredit.engine.sql import IN_PERIOD, as_float, period_params, sum_cny, weighted_mean
 from pucredit.estimators.glm import glm_on_cells
 from pucredit.engine.tape import Bank
 
 
-def counts(bank: Bank, period: Period, where: str = "is_inclusive_smb") -> dict:
+def counts(bank: Bank, period: Period, segment: str = "inclusive_smb") -> dict:
     """Borrowers originated in the period, those on a first loan, their share, amount and rates."""
-    flow = f"{in_period(period)} AND {where}"
+    flow = f"{IN_PERIOD} AND {bank.flag(segment)}"
     row = bank.sql(f"""
         SELECT count(DISTINCT borrower_id) FILTER (WHERE {flow}) AS borrowers,
                count(DISTINCT borrower_id) FILTER (WHERE {flow} AND is_first_loan) AS first_borrowers,
@@ -29,7 +29,7 @@ def counts(bank: Bank, period: Period, where: str = "is_inclusive_smb") -> dict:
                {weighted_mean('rate_pct', 'amount_cny', f'{flow} AND is_first_loan')} AS first_rate,
                {weighted_mean('rate_pct', 'amount_cny', f'{flow} AND NOT is_first_loan')} AS repeat_rate
         FROM {{originations}}
-    """).iloc[0]
+    """, period_params(period)).iloc[0]
     borrowers, first = int(row["borrowers"]), int(row["first_borrowers"])
     return {"borrowers_originated": borrowers, "first_loan_borrowers": first,
             "first_loan_share": first / borrowers if borrowers else None,
@@ -43,8 +43,9 @@ def window_covers(bank: Bank, period: Period) -> bool:
     return bank.months[0].replace(day=1) <= period.start
 
 
-def metrics(bank: Bank, period: Period) -> dict:
-    """The first_loans section of metrics.json: CONTRACT §3 keys, growth on last year, structure shares."""
+def metrics(bank: Bank, period: Period) -> FirstLoanMetrics:
+    """The first_loans section of metrics.json: docs/data-contract.md §3 keys, growth on last year, structure
+    shares."""
     result = counts(bank, period)
     notes = {}
     if not result["borrowers_originated"]:
@@ -60,8 +61,7 @@ def metrics(bank: Bank, period: Period) -> dict:
     shares = structure_shares(bank, period)
     result.update({f"new_{k}": v for k, v in shares["new"].items()})
     result.update({f"stock_{k}": v for k, v in shares["stock"].items()})
-    result["notes"] = notes
-    return result
+    return FirstLoanMetrics(**result, notes=notes)
 
 
 # ---------------------------------------------------------------- structure (优结构)
@@ -78,30 +78,30 @@ def _structure_flags(bank: Bank) -> dict[str, str]:
     }
 
 
-def structure_shares(bank: Bank, period: Period, where: str = "is_inclusive_smb") -> dict[str, dict]:
+def structure_shares(bank: Bank, period: Period, segment: str = "inclusive_smb") -> dict[str, dict]:
     """Amount shares of credit, renewal, medium/long-term, revolving and small credit loans among the period's
     new loans of the segment, and balance shares in its stock at the period end (notice 二(三))."""
-    flags = _structure_flags(bank)
-    new = bank.sql(", ".join([f"SELECT {sum_cny('amount_cny', f'{in_period(period)} AND {where}')} AS total"]
-                             + [f"{sum_cny('amount_cny', f'{in_period(period)} AND {where} AND {c}')} AS {k}"
-                                for k, c in flags.items()]) + " FROM {originations}").iloc[0]
-    stock = bank.sql(", ".join([f"SELECT {sum_cny('balance_cny', where)} AS total"]
-                               + [f"{sum_cny('balance_cny', f'{where} AND {c}')} AS {k}" for k, c in flags.items()])
-                     + f" FROM {{loans}} WHERE as_of = DATE '{period.end.date()}'").iloc[0]
+    flags, flag = _structure_flags(bank), bank.flag(segment)
+    new = bank.sql(", ".join([f"SELECT {sum_cny('amount_cny', f'{IN_PERIOD} AND {flag}')} AS total"]
+                             + [f"{sum_cny('amount_cny', f'{IN_PERIOD} AND {flag} AND {c}')} AS {k}"
+                                for k, c in flags.items()]) + " FROM {originations}", period_params(period)).iloc[0]
+    stock = bank.sql(", ".join([f"SELECT {sum_cny('balance_cny', flag)} AS total"]
+                               + [f"{sum_cny('balance_cny', f'{flag} AND {c}')} AS {k}" for k, c in flags.items()])
+                     + " FROM {loans} WHERE as_of = $end", {"end": period.end.date()}).iloc[0]
     return {name: {k: (float(row[k] / row["total"]) if row["total"] else None) for k in flags}
             for name, row in (("new", new), ("stock", stock))}
 
 
-def structure_by_month(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb") -> pd.DataFrame:
+def structure_by_month(bank: Bank, end: pd.Timestamp, segment: str = "inclusive_smb") -> pd.DataFrame:
     """The structure shares month by month: of new loans (by origination month) and of the stock (as_of)."""
-    flags = _structure_flags(bank)
+    flags, flag, params = _structure_flags(bank), bank.flag(segment), {"end": end.date()}
     new = bank.sql(f"SELECT month, {sum_cny('amount_cny')} AS total, "
                    + ", ".join(f"{sum_cny('amount_cny', c)} AS {k}" for k, c in flags.items())
-                   + f" FROM {{originations}} WHERE {where} AND origination_date <= DATE '{end.date()}'"
-                     " GROUP BY month ORDER BY month")
+                   + f" FROM {{originations}} WHERE {flag} AND origination_date <= $end GROUP BY month ORDER BY month",
+                   params)
     stock = bank.sql(f"SELECT as_of AS month, {sum_cny('balance_cny')} AS total, "
                      + ", ".join(f"{sum_cny('balance_cny', c)} AS {k}" for k, c in flags.items())
-                     + f" FROM {{loans}} WHERE {where} AND as_of <= DATE '{end.date()}' GROUP BY as_of ORDER BY as_of")
+                     + f" FROM {{loans}} WHERE {flag} AND as_of <= $end GROUP BY as_of ORDER BY as_of", params)
     frames = []
     for name, frame in (("new", new), ("stock", stock)):
         frame = frame.astype({c: "float64" for c in frame.columns if c != "month"})
@@ -114,36 +114,39 @@ def structure_by_month(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive
 
 # ---------------------------------------------------------------- acquisition (首贷拓展)
 
-def monthly_acquisition(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb") -> pd.DataFrame:
+def monthly_acquisition(bank: Bank, end: pd.Timestamp, segment: str = "inclusive_smb") -> pd.DataFrame:
     """Per origination month: borrowers originated, first-loan borrowers, their share and amount."""
     frame = bank.sql(f"""
         SELECT month, count(DISTINCT borrower_id) AS borrowers,
                count(DISTINCT borrower_id) FILTER (WHERE is_first_loan) AS first_borrowers,
                {sum_cny('amount_cny', 'is_first_loan')} AS first_amount_cny
-        FROM {{originations}} WHERE {where} AND origination_date <= DATE '{end.date()}'
+        FROM {{originations}} WHERE {bank.flag(segment)} AND origination_date <= $end
         GROUP BY month ORDER BY month
-    """)
+    """, {"end": end.date()})
     frame["month"] = pd.to_datetime(frame["month"])
     frame["first_amount_cny"] = frame["first_amount_cny"].astype("float64")
     frame["first_share"] = frame["first_borrowers"] / frame["borrowers"]
     return frame.set_index("month")
 
 
-def acquisition_by(bank: Bank, period: Period, by: str, where: str = "true") -> pd.DataFrame:
+def acquisition_by(bank: Bank, period: Period, by: str, segment: str | None = None) -> pd.DataFrame:
     """First-loan borrowers and their share of borrowers originated, this period and the same period last
-    year, per ``by`` group (segment, borrower_type, county_code, branch_id)."""
-    if by != "segment" and not bank.has(by):
+    year, per ``by`` group (``group``: inclusive_smb, agri_not_smb, other; or borrower_type, county_code,
+    branch_id), among a segment's loans (all loans when None)."""
+    if by != "group" and not bank.has(by):
         return pd.DataFrame()
-    group = ("CASE WHEN is_inclusive_smb THEN 'inclusive_smb' WHEN is_inclusive_agri THEN 'inclusive_agri' "
-             "ELSE 'other' END") if by == "segment" else f"coalesce(CAST({by} AS VARCHAR), '(blank)')"
+    group = (f"CASE WHEN {bank.flag('inclusive_smb')} THEN 'inclusive_smb' WHEN {bank.flag('inclusive_agri')} "
+             "THEN 'agri_not_smb' ELSE 'other' END") if by == "group" else f"coalesce(CAST({by} AS VARCHAR), '(blank)')"
     last = period.shifted_years(1)
+    last_flow = IN_PERIOD.replace("$start", "$last_start").replace("$end", "$last_end")
     frame = bank.sql(f"""
         SELECT {group} AS grp,
-               count(DISTINCT borrower_id) FILTER (WHERE {in_period(period)}) AS borrowers,
-               count(DISTINCT borrower_id) FILTER (WHERE {in_period(period)} AND is_first_loan) AS first_borrowers,
-               count(DISTINCT borrower_id) FILTER (WHERE {in_period(last)} AND is_first_loan) AS first_last_year
-        FROM {{originations}} WHERE {where} GROUP BY grp ORDER BY first_borrowers DESC, grp
-    """).set_index("grp")
+               count(DISTINCT borrower_id) FILTER (WHERE {IN_PERIOD}) AS borrowers,
+               count(DISTINCT borrower_id) FILTER (WHERE {IN_PERIOD} AND is_first_loan) AS first_borrowers,
+               count(DISTINCT borrower_id) FILTER (WHERE {last_flow} AND is_first_loan) AS first_last_year
+        FROM {{originations}} WHERE {"true" if segment is None else bank.flag(segment)}
+        GROUP BY grp ORDER BY first_borrowers DESC, grp
+    """, {**period_params(period), **period_params(last, "last_")}).set_index("grp")
     frame.index.name = by
     frame["first_share"] = frame["first_borrowers"] / frame["borrowers"].where(frame["borrowers"] > 0)
     if not window_covers(bank, last):
@@ -154,11 +157,10 @@ def acquisition_by(bank: Bank, period: Period, by: str, where: str = "true") -> 
 def no_loan_coverage(bank: Bank, period: Period) -> dict:
     """Borrowers with a balance at the period end who had no loan with the bank at the previous year end
     (无贷户, notice 四(七)), by segment of their current loans."""
-    base, end = period.base_date.date(), period.end.date()
     row = bank.sql(f"""
-        WITH now AS (SELECT DISTINCT borrower_id, is_inclusive_smb FROM {{loans}}
-                     WHERE as_of = DATE '{end}' AND balance_cny > 0),
-             before AS (SELECT DISTINCT borrower_id FROM {{loans}} WHERE as_of = DATE '{base}' AND balance_cny > 0)
+        WITH now AS (SELECT DISTINCT borrower_id, {bank.flag('inclusive_smb')} AS is_inclusive_smb FROM {{loans}}
+                     WHERE as_of = $end AND balance_cny > 0),
+             before AS (SELECT DISTINCT borrower_id FROM {{loans}} WHERE as_of = $base AND balance_cny > 0)
         SELECT count(DISTINCT borrower_id) AS borrowers,
                count(DISTINCT borrower_id) FILTER (WHERE borrower_id NOT IN (SELECT borrower_id FROM before)) AS new,
                count(DISTINCT borrower_id) FILTER (WHERE is_inclusive_smb) AS smb,
@@ -166,7 +168,7 @@ def no_loan_coverage(bank: Bank, period: Period) -> dict:
                                                    borrower_id NOT IN (SELECT borrower_id FROM before)) AS smb_new,
                (SELECT count(*) FROM before) AS base_borrowers
         FROM now
-    """).iloc[0]
+    """, {"base": period.base_date.date(), "end": period.end.date()}).iloc[0]
     if not row["base_borrowers"]:
         return {}
     return {"borrowers": int(row["borrowers"]), "without_loan_at_base": int(row["new"]),
@@ -177,7 +179,7 @@ def no_loan_coverage(bank: Bank, period: Period) -> dict:
 
 # ---------------------------------------------------------------- what follows a first loan
 
-def loan_histories(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb") -> pd.DataFrame:
+def loan_histories(bank: Bank, end: pd.Timestamp, segment: str = "inclusive_smb") -> pd.DataFrame:
     """One row per loan originated in the window up to ``end``: first or repeat, months to the borrower's
     next loan (censored at the tape's last month), whether that next loan was a renewal, the credit-line
     change at it, and months to default (first non-performing month; None if never), all followed to the
@@ -189,15 +191,15 @@ def loan_histories(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb
                    amount_cny, guarantee, borrower_type, maturity_date,
                    lead(origination_date) OVER w AS next_date, lead(is_renewal) OVER w AS next_is_renewal,
                    lead(credit_line_cny) OVER w AS next_line
-            FROM {{originations}} WHERE {where}
+            FROM {{originations}} WHERE {bank.flag(segment)}
             WINDOW w AS (PARTITION BY borrower_id ORDER BY origination_date, loan_id)
         ), bad AS (
             SELECT loan_id, min(as_of) AS default_month FROM {{loans}}
-            WHERE is_npl AND as_of <= DATE '{last.date()}' GROUP BY loan_id
+            WHERE is_npl AND as_of <= $last GROUP BY loan_id
         )
         SELECT o.*, bad.default_month FROM o LEFT JOIN bad USING (loan_id)
-        WHERE o.origination_date <= DATE '{end.date()}'
-    """)
+        WHERE o.origination_date <= $end
+    """, {"last": last.date(), "end": end.date()})
     for col in ("origination_date", "next_date", "default_month", "month", "maturity_date"):
         frame[col] = pd.to_datetime(frame[col])
     start = frame["origination_date"]

@@ -1,23 +1,16 @@
-"""The metrics of CONTRACT §3 for one bank and period, as one JSON-ready dict.
+"""The metrics of docs/data-contract.md §3 for one bank and period, as one typed document.
 
-``pucredit metrics`` and the report pipeline both call :func:`compute_metrics`
-and :func:`write_metrics`, so a report's metrics.json and the command's output
-are the same numbers.
+``pucredit metrics`` and the report pipeline both call :func:`compute_metrics`, so a report's
+metrics.json and the command's output are the same numbers (:mod:`pucredit.analyses.document`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import math
-from pathlib import Path
 
 from pucredit._version import __version__
-from pucredit.analyses import first_loans
-from pucredit.analyses import pricing
-from pucredit.analyses import risk
-from pucredit.analyses import volume
-from pucredit.config.paths import write_text_atomic
+from pucredit.analyses import first_loans, pricing, risk, volume
+from pucredit.analyses.document import MetricsDocument, QualityMetrics
 from pucredit.config.periods import Period, parse_period
 from pucredit.config.policy import Policy, load_policy
 from pucredit.engine.tape import Tape
@@ -31,23 +24,21 @@ def params_sha256(policy: Policy, tape: Tape) -> str:
 
 
 def compute_metrics(tape: Tape, bank_id: str, period: Period | str, policy: Policy | str | None = None,
-                    generated_at: dt.datetime | None = None) -> dict:
-    """Every metric of CONTRACT §3 for ``bank_id`` over ``period``; nulls carry a reason in ``notes``.
-
-    ``policy`` defaults to the period's year when a policy file for it exists, else the latest one.
-    """
+                    generated_at: dt.datetime | None = None) -> MetricsDocument:
+    """Every metric of docs/data-contract.md §3 for ``bank_id`` over ``period``; nulls carry a reason in
+    ``notes``. ``policy`` defaults to the period's year when a policy file for it exists, else the latest."""
     period = period if isinstance(period, Period) else parse_period(period)
     policy = policy if isinstance(policy, Policy) else load_policy(policy or default_policy_year(period))
     bank = tape.bank(bank_id, policy)
     stocks = volume.monthly_stocks(bank, [period.base_date, period.end])
     bank_rows = tape.con.execute("SELECT count(*) FROM tape WHERE bank_id = ?", [bank_id]).fetchone()[0]
-    return {
-        "bank_id": bank_id,
-        "period": period.label,
-        "period_start": str(period.start.date()),
-        "period_end": str(period.end.date()),
-        "policy": str(policy.year),
-        "provenance": {
+    return MetricsDocument(
+        bank_id=bank_id,
+        period=period.label,
+        period_start=str(period.start.date()),
+        period_end=str(period.end.date()),
+        policy=str(policy.year),
+        provenance={
             "tape_sha256": tape.sha256,
             "totals_sha256": tape.totals_sha256,
             "params_sha256": params_sha256(policy, tape),
@@ -55,18 +46,18 @@ def compute_metrics(tape: Tape, bank_id: str, period: Period | str, policy: Poli
             "totals_source": volume.totals_source(bank),
             "generated_at": (generated_at or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
         },
-        "volume": volume.metrics(bank, period, stocks),
-        "pricing": pricing.metrics(bank, period),
-        "first_loans": first_loans.metrics(bank, period),
-        "risk": risk.metrics(bank, period, stocks),
-        "quality": {
-            "rows": int(bank_rows),
-            "tape_rows": int(tape.con.execute("SELECT count(*) FROM tape").fetchone()[0]),
-            "errors": tape.findings.n_errors,
-            "warnings": tape.findings.n_warnings,
-            "by_rule": tape.findings.by_rule(),
-        },
-    }
+        volume=volume.metrics(bank, period, stocks),
+        pricing=pricing.metrics(bank, period),
+        first_loans=first_loans.metrics(bank, period),
+        risk=risk.metrics(bank, period, stocks),
+        quality=QualityMetrics(
+            rows=int(bank_rows),
+            tape_rows=int(tape.con.execute("SELECT count(*) FROM tape").fetchone()[0]),
+            errors=tape.findings.n_errors,
+            warnings=tape.findings.n_warnings,
+            by_rule=tape.findings.by_rule(),
+        ),
+    )
 
 
 def default_policy_year(period: Period) -> str:
@@ -74,23 +65,3 @@ def default_policy_year(period: Period) -> str:
 
     years = available_policies()
     return str(period.year) if str(period.year) in years else years[-1]
-
-
-def _clean(value):
-    """JSON has no NaN: non-finite floats become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def to_json(metrics: dict) -> str:
-    return json.dumps(_clean(metrics), ensure_ascii=False, indent=2) + "\n"
-
-
-def write_metrics(metrics: dict, path: str | Path) -> Path:
-    """Write metrics.json atomically (a temporary file beside it, then renamed)."""
-    return write_text_atomic(Path(path), to_json(metrics))

@@ -8,7 +8,6 @@ values far from the peer median, and :func:`anonymise` replaces bank ids by lett
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from pucredit.analyses.document import read_metrics
 from pucredit.contract.errors import InputError, Problem, check_model
 from pucredit.config.paths import NOTEBOOKS_DIR
 
@@ -111,15 +111,6 @@ def export(frame: pd.DataFrame, key: pd.DataFrame | None, folder: str | Path) ->
     return written
 
 
-def _get(metrics: dict, path: str):
-    value = metrics
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def metrics_files(root: str | Path, period: str) -> list[Path]:
     """``ROOT/<bank_id>/<period>/metrics.json`` of every bank; folders starting with _ or . are not banks."""
     root = Path(root)
@@ -142,29 +133,30 @@ def load(root: str | Path, period: str) -> pd.DataFrame:
     rows, seen = [], {}
     for path in metrics_files(root, period):
         try:
-            metrics = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(Problem(file=str(path), rule="bad_json", message=f"not a metrics.json: {exc}")) from None
-        if not isinstance(metrics, dict) or metrics.get("period") != period or not metrics.get("bank_id"):
-            raise InputError(Problem(file=str(path), rule="bad_metrics", value=str(_get(metrics, "period")),
-                                     message="not a metrics.json of this period (bank_id and period are needed)",
+            metrics = read_metrics(path)
+        except (UnicodeDecodeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            raise InputError(Problem(file=str(path), rule="bad_metrics", message=f"not a metrics.json: {str(exc)[:300]}",
+                                     accepted=f"metrics.json written by pucredit for {period}")) from None
+        if metrics.period != period:
+            raise InputError(Problem(file=str(path), rule="bad_metrics", value=metrics.period,
+                                     message="not a metrics.json of this period",
                                      accepted=f"metrics.json written by pucredit for {period}"))
-        bank_id = str(metrics["bank_id"])
+        bank_id = metrics.bank_id
         if bank_id in seen:
             raise InputError(Problem(file=str(path), rule="duplicate_bank", value=bank_id,
                                      message=f"the same bank_id as {seen[bank_id]}", accepted="one report folder per bank"))
         seen[bank_id] = path
-        row = {"bank_id": bank_id, "policy": metrics.get("policy"),
-               "pucredit_version": _get(metrics, "provenance.pucredit_version"),
-               "totals_source": _get(metrics, "provenance.totals_source")}
-        row.update({name: _get(metrics, path_) for name, (path_, _) in MEASURES.items()})
+        row = {"bank_id": bank_id, "policy": metrics.policy,
+               "pucredit_version": metrics.provenance.pucredit_version,
+               "totals_source": metrics.provenance.totals_source}
+        row.update({name: metrics.value(path_) for name, (path_, _) in MEASURES.items()})
         for target, (met, gap) in TARGETS.items():
-            row[f"{target}_met"] = _get(metrics, met)
+            row[f"{target}_met"] = metrics.value(met)
             if isinstance(gap, tuple):
-                a, b = _get(metrics, gap[0]), (_get(metrics, gap[1]) if gap[1] else 0.0)
+                a, b = metrics.value(gap[0]), (metrics.value(gap[1]) if gap[1] else 0.0)
                 row[f"{target}_gap_pp"] = None if a is None or b is None else (a - b) * 100
             else:
-                row[f"{target}_gap_pp"] = _get(metrics, gap)
+                row[f"{target}_gap_pp"] = metrics.value(gap)
         rows.append(row)
     frame = pd.DataFrame(rows)
     numeric = [c for c in frame.columns if c in MEASURES or c.endswith("_gap_pp")]
@@ -295,7 +287,7 @@ def demo_root(period: str) -> Path:
     import tempfile
 
     from pucredit.config.banks import load_bank
-    from pucredit.analyses.metrics import compute_metrics, write_metrics
+    from pucredit.analyses.metrics import compute_metrics
     from pucredit.config.paths import BANKS_DIR
     from pucredit.synth import DEMO_BANKS
     from pucredit.engine.tape import open_tape
@@ -305,5 +297,5 @@ def demo_root(period: str) -> Path:
         bank = load_bank(BANKS_DIR / f"{bank_id}.yaml")
         with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
             tape.raise_for_errors()
-            write_metrics(compute_metrics(tape, bank.bank_id, period, bank.policy), root / bank_id / period / "metrics.json")
+            compute_metrics(tape, bank.bank_id, period, bank.policy).write(root / bank_id / period / "metrics.json")
     return root

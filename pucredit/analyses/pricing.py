@@ -16,51 +16,47 @@ import pandas as pd
 
 from pucredit.config import reference
 from pucredit.config.periods import Period
-from pucredit.engine.sql import as_float, sum_cny, weighted_mean
+from pucredit.analyses.document import PricingMetrics
+from pucredit.engine.sql import IN_PERIOD, as_float, period_params, sum_cny, weighted_mean
 from pucredit.engine.tape import Bank
 
 SPREAD = "rate_pct - lpr_pct"
 PRICED_ON_LPR = "pricing_base <> 'fixed' AND lpr_pct IS NOT NULL"
 
 
-def in_period(period: Period) -> str:
-    return f"origination_date BETWEEN DATE '{period.start.date()}' AND DATE '{period.end.date()}'"
-
-
 def new_loan_metrics(bank: Bank, period: Period) -> dict:
-    """Amount, amount-weighted rate and spread over the LPR of the period's new loans by segment."""
-    flow = in_period(period)
-    smb, agri = f"{flow} AND is_inclusive_smb", f"{flow} AND is_inclusive_agri"
-    row = bank.sql(f"""
-        SELECT {sum_cny('amount_cny', smb)} AS smb_amount,
-               {weighted_mean('rate_pct', 'amount_cny', smb)} AS smb_rate,
-               {weighted_mean(SPREAD, 'amount_cny', f'{smb} AND {PRICED_ON_LPR}')} AS smb_spread,
-               {sum_cny('amount_cny', agri)} AS agri_amount,
-               {weighted_mean('rate_pct', 'amount_cny', agri)} AS agri_rate,
-               {weighted_mean(SPREAD, 'amount_cny', f'{agri} AND {PRICED_ON_LPR}')} AS agri_spread,
-               count(*) FILTER (WHERE {smb}) AS smb_loans
-        FROM {{originations}}
-    """).iloc[0]
-    return {
-        "inclusive_smb_new_amount_cny": round(float(row["smb_amount"]), 2),
-        "inclusive_smb_new_loans": int(row["smb_loans"]),
-        "inclusive_smb_new_rate_pct": as_float(row["smb_rate"]),
-        "inclusive_smb_new_spread_pp": as_float(row["smb_spread"]),
-        "inclusive_agri_new_amount_cny": round(float(row["agri_amount"]), 2),
-        "inclusive_agri_new_rate_pct": as_float(row["agri_rate"]),
-        "inclusive_agri_new_spread_pp": as_float(row["agri_spread"]),
-    }
+    """Per segment of the policy: amount, count, amount-weighted rate and spread over the LPR of the period's
+    new loans (docs/data-contract.md §3 new rate, spread), as ``<segment>_<measure>`` keys."""
+    parts = []
+    for name in bank.segments:
+        flow = f"{IN_PERIOD} AND {bank.flag(name)}"
+        parts += [f"{sum_cny('amount_cny', flow)} AS {name}_new_amount_cny",
+                  f"count(*) FILTER (WHERE {flow}) AS {name}_new_loans",
+                  f"{weighted_mean('rate_pct', 'amount_cny', flow)} AS {name}_new_rate_pct",
+                  f"{weighted_mean(SPREAD, 'amount_cny', f'{flow} AND {PRICED_ON_LPR}')} AS {name}_new_spread_pp"]
+    row = bank.sql(f"SELECT {', '.join(parts)} FROM {{originations}}", period_params(period)).iloc[0]
+    values = {}
+    for key, value in row.items():
+        if key.endswith("_amount_cny"):
+            values[key] = round(float(value), 2)
+        elif key.endswith("_loans"):
+            values[key] = int(value)
+        else:
+            values[key] = as_float(value)
+    return values
 
 
-def monthly_new_rates(bank: Bank, end: pd.Timestamp, where: str = "is_inclusive_smb") -> pd.DataFrame:
-    """Per origination month up to ``end``: amount-weighted rate and applicable 1Y LPR of loans priced on it."""
-    cond = f"{where} AND pricing_base = 'lpr_1y' AND lpr_1y_pct IS NOT NULL AND origination_date <= DATE '{end.date()}'"
+def monthly_new_rates(bank: Bank, end: pd.Timestamp, segment: str | None = "inclusive_smb") -> pd.DataFrame:
+    """Per origination month up to ``end``: amount-weighted rate and applicable 1Y LPR of a segment's loans
+    priced on it (all new loans when ``segment`` is None), the series of the pass-through fit (二(二))."""
+    flag = "true" if segment is None else bank.flag(segment)
+    cond = f"{flag} AND pricing_base = 'lpr_1y' AND lpr_1y_pct IS NOT NULL AND origination_date <= $end"
     frame = bank.sql(f"""
         SELECT month, {weighted_mean('rate_pct', 'amount_cny', cond)} AS rate_pct,
                {weighted_mean('lpr_1y_pct', 'amount_cny', cond)} AS lpr_1y_pct,
                {sum_cny('amount_cny', cond)} AS amount_cny, count(*) FILTER (WHERE {cond}) AS loans
         FROM {{originations}} GROUP BY month ORDER BY month
-    """)
+    """, {"end": end.date()})
     frame["month"] = pd.to_datetime(frame["month"])
     frame["amount_cny"] = frame["amount_cny"].astype("float64")
     return frame.dropna(subset=["rate_pct"]).set_index("month")
@@ -170,16 +166,15 @@ def passthrough(bank: Bank, period: Period) -> PassThrough:
                                 bank.policy.passthrough.min_lpr_changes)
 
 
-def metrics(bank: Bank, period: Period) -> dict:
-    """The pricing section of metrics.json (CONTRACT §3)."""
+def metrics(bank: Bank, period: Period) -> PricingMetrics:
+    """The pricing section of metrics.json (docs/data-contract.md §3)."""
     result = new_loan_metrics(bank, period)
     notes = {}
-    if result["inclusive_smb_new_rate_pct"] is None:
-        notes["inclusive_smb_new_rate_pct"] = "no inclusive_smb loans originated in the period"
-    if result["inclusive_agri_new_rate_pct"] is None:
-        notes["inclusive_agri_new_rate_pct"] = "no inclusive_agri loans originated in the period"
+    for name in bank.segments:
+        if result[f"{name}_new_rate_pct"] is None:
+            notes[f"{name}_new_rate_pct"] = f"no {name} loans originated in the period"
     if bank.has("fee_third_party_cny") or bank.has("fee_bank_cny"):
-        smb = all_in(new_loans(bank, period).query("segment == 'inclusive_smb'"))
+        smb = all_in(new_loans(bank, period).query("is_inclusive_smb"))
         weights = smb["amount_cny"]
         result.update(
             inclusive_smb_new_allin_rate_pct=float(np.average(smb["allin_rate_pct"], weights=weights)) if len(smb) else None,
@@ -190,9 +185,7 @@ def metrics(bank: Bank, period: Period) -> dict:
         result.update(inclusive_smb_new_allin_rate_pct=None, inclusive_smb_allin_gap_pp=None,
                       inclusive_smb_third_party_fee_share=None)
         notes["inclusive_smb_new_allin_rate_pct"] = "not applicable: the tape has no fee columns"
-    result["passthrough"] = passthrough(bank, period).to_dict()
-    result["notes"] = notes
-    return result
+    return PricingMetrics(**result, passthrough=passthrough(bank, period).to_dict(), notes=notes)
 
 
 # ---------------------------------------------------------------- the borrower's all-in cost (二(二))
@@ -298,16 +291,25 @@ TENOR_BANDS = ((0, 6, "≤6m"), (7, 12, "7–12m"), (13, 36, "1–3y"), (37, 60,
 LINE_BANDS_CNY = (0, 1e6, 5e6, 1e7, float("inf"))  # credit-line bands: ≤1m, 1–5m, 5–10m, >10m yuan
 
 
+EXCLUSIVE_GROUPS = ("inclusive_smb", "agri_not_smb", "other")  # labels: report.labels (never the regulatory ones)
+
+
 def new_loans(bank: Bank, period: Period) -> pd.DataFrame:
-    """The period's originations (first snapshot rows) with applicable LPR, spread and report bands."""
+    """The period's originations (first snapshot rows) with applicable LPR, spread and report bands.
+
+    ``is_<segment>`` says whether a loan is in each policy segment (overlapping, as the regulatory
+    definitions are); ``group`` splits the loans into exclusive groups for breakdowns that must add up:
+    inclusive_smb, agri_not_smb (inclusive agri loans that are not also small-micro), other.
+    """
+    flags = ", ".join(f"{s.flag} AS is_{name}" for name, s in bank.segments.items())
     frame = bank.sql(f"""
         SELECT loan_id, borrower_id, month, origination_date, maturity_date, amount_cny, rate_pct, lpr_pct,
                lpr_1y_pct, pricing_base, borrower_type, guarantee, is_first_loan, is_renewal, credit_line_cny,
-               repayment, branch_id, fee_third_party_cny, fee_bank_cny, is_inclusive_smb, is_inclusive_agri
-        FROM {{originations}} WHERE {in_period(period)}
-    """)
-    frame["segment"] = np.select([frame["is_inclusive_smb"], frame["is_inclusive_agri"]],
-                                 ["inclusive_smb", "inclusive_agri"], "other")
+               repayment, branch_id, fee_third_party_cny, fee_bank_cny, {flags}
+        FROM {{originations}} WHERE {IN_PERIOD}
+    """, period_params(period))
+    frame["group"] = np.select([frame["is_inclusive_smb"], frame["is_inclusive_agri"]],
+                               ["inclusive_smb", "agri_not_smb"], "other")
     frame["spread_pp"] = np.where(frame["pricing_base"] != "fixed", frame["rate_pct"] - frame["lpr_pct"], np.nan)
     origination, maturity = pd.to_datetime(frame["origination_date"]), pd.to_datetime(frame["maturity_date"])
     frame["tenor_months"] = ((maturity.dt.year - origination.dt.year) * 12
@@ -346,27 +348,25 @@ def spread_distribution(loans: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def monthly_segment_rates(bank: Bank, end: pd.Timestamp) -> pd.DataFrame:
-    """Per month and segment: amount-weighted new-loan rate and the 1Y LPR of the same loans (all bases)."""
-    cond = f"origination_date <= DATE '{end.date()}'"
-    parts = []
-    for name, where in (("inclusive_smb", "is_inclusive_smb"), ("inclusive_agri", "is_inclusive_agri"),
-                        ("all", "true")):
-        parts.append(f"{weighted_mean('rate_pct', 'amount_cny', f'{where} AND {cond}')} AS {name}_rate_pct")
+    """Per month and segment (and ``all``): amount-weighted new-loan rate and the 1Y LPR of the same loans."""
+    cond = "origination_date <= $end"
+    flags = {**{name: s.flag for name, s in bank.segments.items()}, "all": "true"}
+    parts = [f"{weighted_mean('rate_pct', 'amount_cny', f'{flag} AND {cond}')} AS {name}_rate_pct"
+             for name, flag in flags.items()]
     frame = bank.sql(f"""
         SELECT month, {', '.join(parts)}, {weighted_mean('lpr_1y_pct', 'amount_cny', cond)} AS lpr_1y_pct
         FROM {{originations}} WHERE {cond} GROUP BY month ORDER BY month
-    """)
+    """, {"end": end.date()})
     frame["month"] = pd.to_datetime(frame["month"])
     return frame.set_index("month")
 
 
 def passthrough_by_segment(bank: Bank, period: Period) -> dict[str, PassThrough]:
-    """The ECM for inclusive_smb, inclusive_agri and all new loans priced on the 1Y LPR (None reasons kept)."""
+    """The ECM for every policy segment and all new loans priced on the 1Y LPR (None reasons kept)."""
     policy = bank.policy.passthrough
     out = {}
-    for name, where in (("inclusive_smb", "is_inclusive_smb"), ("inclusive_agri", "is_inclusive_agri"),
-                        ("all", "true")):
-        series = monthly_new_rates(bank, period.end, where)
+    for name in [*bank.segments, "all"]:
+        series = monthly_new_rates(bank, period.end, None if name == "all" else name)
         out[name] = estimate_passthrough(series, bank.tape.lpr, policy.min_months, policy.min_lpr_changes)
     return out
 
@@ -407,8 +407,8 @@ def all_in(loans: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def disclosure_table(costed: pd.DataFrame, by: tuple[str, ...] = ("segment", "repayment")) -> pd.DataFrame:
-    """Per product (segment × repayment by default): amount-weighted contract and all-in rates, the gap,
+def disclosure_table(costed: pd.DataFrame, by: tuple[str, ...] = ("group", "repayment")) -> pd.DataFrame:
+    """Per product (exclusive group × repayment by default): amount-weighted contract and all-in rates, the gap,
     the share of loans paying third-party fees and the fees per 100 yuan lent — for 实际承担的融资成本."""
     rows = []
     for key, group in costed.groupby(list(by), sort=True):
@@ -425,7 +425,7 @@ def disclosure_table(costed: pd.DataFrame, by: tuple[str, ...] = ("segment", "re
     return pd.DataFrame(rows).set_index(list(by)) if rows else pd.DataFrame()
 
 
-def high_fee_loans(costed: pd.DataFrame, threshold_pp: float, by: str = "segment") -> pd.DataFrame:
+def high_fee_loans(costed: pd.DataFrame, threshold_pp: float, by: str = "group") -> pd.DataFrame:
     """Loans whose third-party and bank fees lift the all-in rate more than ``threshold_pp`` above the
     contract rate, counted and summed per group (never listed by borrower), 二(二) 收费过高."""
     flagged = costed[costed["allin_gap_pp"] > threshold_pp]
@@ -437,13 +437,13 @@ def high_fee_loans(costed: pd.DataFrame, threshold_pp: float, by: str = "segment
 
 
 def spread_drivers(loans: pd.DataFrame):
-    """OLS of the spread on segment, borrower type, guarantee, tenor band, first loan and credit-line band,
+    """OLS of the spread on the exclusive group, borrower type, guarantee, tenor band, first loan and credit-line band,
     with month fixed effects and heteroskedasticity-robust (HC1) standard errors. Returns the fitted
     statsmodels results, or None with fewer loans than parameters."""
     import statsmodels.formula.api as smf
 
     data = loans.dropna(subset=["spread_pp"])
-    formula = ("spread_pp ~ C(segment) + C(borrower_type) + C(guarantee) + C(tenor_band) + is_first_loan"
+    formula = ("spread_pp ~ C(group) + C(borrower_type) + C(guarantee) + C(tenor_band) + is_first_loan"
                " + C(line_band) + C(month)")
     if len(data) < 50:
         return None

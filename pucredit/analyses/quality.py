@@ -25,10 +25,10 @@ from scipy import stats
 from pucredit.contract.errors import InputError, Problem, check_model
 from pucredit.config.paths import write_text_atomic
 from pucredit.config.periods import Period
-from pucredit.config.policy import rule_sql
+from pucredit.engine.segments import rule_sql
 from pucredit.contract.read import pseudonym_sql
 from pucredit.config.reference import lpr_coverage_end
-from pucredit.engine.sql import sql_quote
+from pucredit.engine.sql import IN_PERIOD, period_params, sql_quote
 from pucredit.engine.tape import Bank, Tape
 from pucredit.contract.validate import ORIGINATION_FACTS, tape_row_rules
 
@@ -171,11 +171,11 @@ def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
                                                           AND credit_line_cny <= {limit!r}) AS below,
                        count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny > {limit!r}
                                                           AND credit_line_cny <= {limit * (1 + band)!r}) AS above
-                FROM {{loans}} WHERE as_of = DATE '{as_of.date()}' AND balance_cny > 0
-                  AND {rule_sql(rule, with_credit_line=False)}
-            """).iloc[0]
+                FROM {{loans}} WHERE as_of = $as_of AND balance_cny > 0
+                  AND {rule_sql(rule, bank.policy, bank.tape.columns, with_credit_line=False) or "false"}
+            """, {"as_of": as_of.date()}).iloc[0]
             below, above = int(counted["below"]), int(counted["above"])
-            rows.append({"segment": segment, "borrower_types": ", ".join(rule.borrower_types), "limit_cny": limit,
+            rows.append({"segment": segment, "borrower_types": ", ".join(rule.borrower_types or []), "limit_cny": limit,
                          "below": below, "above": above,
                          "share_below": below / (below + above) if below + above else None,
                          "p_value": stats.binomtest(below, below + above, 0.5, "greater").pvalue
@@ -231,9 +231,9 @@ def first_loan_flags_by_branch(bank: Bank, period: Period, alpha: float = 0.01) 
         SELECT {_branch(bank)} AS branch_id, count(DISTINCT borrower_id) AS borrowers,
                count(DISTINCT borrower_id) FILTER (WHERE is_first_loan) AS first_loan_borrowers
         FROM {{originations}}
-        WHERE is_inclusive_smb AND origination_date BETWEEN DATE '{period.start.date()}' AND DATE '{period.end.date()}'
+        WHERE {bank.flag('inclusive_smb')} AND {IN_PERIOD}
         GROUP BY ALL ORDER BY 1
-    """)
+    """, period_params(period))
     frame = frame[frame["borrowers"] > 0].reset_index(drop=True)  # a tape without branch_id gives one empty group
     if frame.empty:
         return frame.assign(share=[], rest_share=[], p_value=[], outlier=[])
@@ -272,7 +272,8 @@ def allocate(sizes: pd.Series, n: int) -> pd.Series:
 def audit_sample(bank: Bank, period: Period, size: int = 200, seed: int = 2024) -> pd.DataFrame:
     """A stratified random sample of the loans outstanding at the period end, for manual re-checking (五(十一)).
 
-    Strata are branch x segment (inclusive_smb, inclusive_agri, other) x risk class; every stratum is
+    Strata are branch x exclusive group (inclusive_smb, agri_not_smb: inclusive agri loans not also small-micro,
+    other) x risk class; every stratum is
     covered (:func:`allocate`). Within a stratum, loans are ranked by a hash of the seed and the loan id, so
     the sample depends only on the data, the size and the seed — not on row order, engine or machine.
     ``weight`` is the stratum's loans over its sampled loans (for estimating error rates from the audit).
@@ -282,12 +283,13 @@ def audit_sample(bank: Bank, period: Period, size: int = 200, seed: int = 2024) 
         raise InputError(Problem(file="notebook parameters", column="audit_size", rule="bad_parameter",
                                  message="sample size must be positive", value=str(size), accepted="a whole number >= 1"))
     as_of = _last_snapshot(bank, period)
-    segment = ("CASE WHEN is_inclusive_smb THEN 'inclusive_smb' WHEN is_inclusive_agri THEN 'inclusive_agri' "
-               "ELSE 'other' END")
+    segment = (f"CASE WHEN {bank.flag('inclusive_smb')} THEN 'inclusive_smb' WHEN {bank.flag('inclusive_agri')} "
+               "THEN 'agri_not_smb' ELSE 'other' END")
     population = (f"(SELECT *, {_branch(bank)} AS stratum_branch, {segment} AS segment FROM {{loans}} "
-                  f"WHERE as_of = DATE '{as_of.date()}' AND balance_cny > 0)")
+                  "WHERE as_of = $as_of AND balance_cny > 0)")
+    params = {"as_of": as_of.date()}
     sizes = bank.sql(f"SELECT stratum_branch AS branch_id, segment, risk_class, count(*) AS n FROM {population} "
-                     "GROUP BY ALL ORDER BY ALL").set_index(list(STRATA))["n"]
+                     "GROUP BY ALL ORDER BY ALL", params).set_index(list(STRATA))["n"]
     allocation = allocate(sizes, size).rename("stratum_sample").reset_index()
     allocation["stratum_loans"] = sizes.loc[pd.MultiIndex.from_frame(allocation[list(STRATA)])].to_numpy()
     name = "_audit_allocation"
@@ -308,7 +310,7 @@ def audit_sample(bank: Bank, period: Period, size: int = 200, seed: int = 2024) 
               ON a.branch_id = r.stratum_branch AND a.segment = r.segment AND a.risk_class = r.risk_class
             WHERE r.draw <= a.stratum_sample
             ORDER BY a.branch_id, r.segment, r.risk_class, r.loan_id
-        """)
+        """, params)
     finally:
         bank.con.unregister(name)
     for column in ("as_of", "origination_date", "maturity_date"):

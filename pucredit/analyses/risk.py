@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from pucredit.config.periods import Period
+from pucredit.analyses.document import RiskMetrics
+from pucredit.config.policy import REQUIRED_SEGMENTS
 from pucredit.engine.sql import sum_cny
 from pucredit.estimators.glm import glm_on_cells
 from pucredit.engine.tape import Bank
@@ -33,54 +35,54 @@ def headroom_cny(segment_ratio: float | None, total_ratio: float | None, toleran
     return None if room is None else room / 100 * balance
 
 
-def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> dict:
-    """The risk section of metrics.json (CONTRACT §3), with headroom in yuan and the migration-based
-    12-month NPL formation rate of inclusive_smb loans."""
+def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> RiskMetrics:
+    """The risk section of metrics.json (docs/data-contract.md §3): every segment's NPL ratio, and for those
+    with a tolerance in the policy its headroom in pp and yuan; the migration-based 12-month NPL formation
+    rate of inclusive_smb loans."""
     end = stock_at(stocks, period.end, bank)
-    tolerance = bank.policy.tolerance
+    tolerances = bank.policy.tolerances.segments
     total = npl_ratio(end["total_npl_cny"], end["total_loans_cny"])
     notes = {}
-    result = {"total_npl_ratio": total, "tolerance_pp": tolerance.inclusive_smb_pp.value}
-    for segment, tol in (("inclusive_smb", tolerance.inclusive_smb_pp.value),
-                         ("inclusive_agri", tolerance.inclusive_agri_pp.value)):
+    result = {"total_npl_ratio": total, "tolerance_pp": tolerances["inclusive_smb"].value_pp}
+    for segment in bank.segments:
         balance = float(end[f"{segment}_balance_cny"])
         ratio = npl_ratio(end[f"{segment}_npl_cny"], balance)
-        room = headroom_pp(ratio, total, tol)
-        result[f"{segment}_npl_ratio"] = ratio
-        result[f"{segment}_npl_headroom_pp"] = room
-        room_cny = headroom_cny(ratio, total, tol, balance)
-        result[f"{segment}_npl_headroom_cny"] = None if room_cny is None else round(room_cny, 2)
-        result[f"{segment}_within_tolerance"] = None if room is None else bool(room >= 0)
         if ratio is None:
             notes[f"{segment}_npl_ratio"] = f"not applicable: no {segment} balance at {period.end.date()}"
-    result["inclusive_agri_tolerance_pp"] = tolerance.inclusive_agri_pp.value
+            if segment not in REQUIRED_SEGMENTS:
+                continue
+        result[f"{segment}_npl_ratio"] = ratio
+        if segment in tolerances:
+            tol = tolerances[segment].value_pp
+            room = headroom_pp(ratio, total, tol)
+            room_cny = headroom_cny(ratio, total, tol, balance)
+            result.update({f"{segment}_npl_headroom_pp": room,
+                           f"{segment}_npl_headroom_cny": None if room_cny is None else round(room_cny, 2),
+                           f"{segment}_within_tolerance": None if room is None else bool(room >= 0),
+                           f"{segment}_tolerance_pp": tol})
     formation = monthly_formation(bank, since=period.end - pd.DateOffset(months=12))
     result["inclusive_smb_npl_formation_12m"] = formation_12m(formation, period.end)
     if result["inclusive_smb_npl_formation_12m"] is None:
         notes["inclusive_smb_npl_formation_12m"] = "fewer than 12 months of migrations before the period end"
-    result["notes"] = notes
-    return result
+    return RiskMetrics(**result, notes=notes)
 
 
 # ---------------------------------------------------------------- the risk report (notebook 04)
 
 RISK_ORDER = ("normal", "special_mention", "substandard", "doubtful", "loss")
-TOLERANCE_SEGMENTS = {"inclusive_smb": "inclusive_smb_pp", "inclusive_agri": "inclusive_agri_pp",
-                      "key_county": "key_county_pp", "poverty_household": "poverty_household_pp"}
 
 
 def tolerance_path(stocks: pd.DataFrame, bank: Bank) -> pd.DataFrame:
     """Month by month: the all-loan NPL ratio and, per segment with a balance, its NPL ratio, its limit
     (all-loan ratio + tolerance) and the headroom in pp and in yuan (notice 四(九))."""
-    tol = bank.policy.tolerance
     out = pd.DataFrame(index=stocks.index)
     out["total_npl_ratio"] = stocks["total_npl_cny"] / stocks["total_loans_cny"]
-    for segment, key in TOLERANCE_SEGMENTS.items():
+    for segment, tolerance in bank.policy.tolerances.segments.items():
         balance = stocks[f"{segment}_balance_cny"]
         if not balance.fillna(0).any():
             continue
         ratio = stocks[f"{segment}_npl_cny"] / balance.where(balance > 0)
-        limit = out["total_npl_ratio"] + getattr(tol, key).value / 100
+        limit = out["total_npl_ratio"] + tolerance.value_pp / 100
         out[f"{segment}_npl_ratio"] = ratio
         out[f"{segment}_limit"] = limit
         out[f"{segment}_headroom_pp"] = (limit - ratio) * 100
@@ -97,10 +99,10 @@ def branch_tolerance(bank: Bank, period: Period, total_npl_ratio: float,
         return pd.DataFrame()
     frame = bank.sql(f"""
         SELECT branch_id, {sum_cny('balance_cny')} AS balance_cny, {sum_cny('balance_cny', 'is_npl')} AS npl_cny
-        FROM {{loans}} WHERE is_inclusive_smb AND as_of = DATE '{period.end.date()}'
+        FROM {{loans}} WHERE {bank.flag('inclusive_smb')} AND as_of = $end
         GROUP BY branch_id ORDER BY branch_id
-    """).astype({"balance_cny": "float64", "npl_cny": "float64"}).set_index("branch_id")
-    frame["tolerance_pp"] = bank.policy.tolerance.inclusive_smb_pp.value
+    """, {"end": period.end.date()}).astype({"balance_cny": "float64", "npl_cny": "float64"}).set_index("branch_id")
+    frame["tolerance_pp"] = bank.policy.tolerances.segments["inclusive_smb"].value_pp
     if tolerances is not None and not tolerances.empty:
         given = tolerances.set_index("branch_id")["tolerance_pp"]
         frame.loc[frame.index.isin(given.index), "tolerance_pp"] = given
@@ -111,35 +113,36 @@ def branch_tolerance(bank: Bank, period: Period, total_npl_ratio: float,
     return frame
 
 
-def migration_matrix(bank: Bank, start: pd.Timestamp, end: pd.Timestamp, where: str = "is_inclusive_smb",
+def migration_matrix(bank: Bank, start: pd.Timestamp, end: pd.Timestamp, segment: str = "inclusive_smb",
                      weight: str = "balance") -> pd.DataFrame:
     """Five-class migration from ``start`` to ``end``: rows the class at start, columns the class at end plus
     ``exit`` (repaid or written off); shares of the start balance (or count) in each row (roll rates)."""
     value = "s.balance_cny" if weight == "balance" else "1"
     frame = bank.sql(f"""
         WITH s AS (SELECT loan_id, risk_class, balance_cny FROM {{loans}}
-                   WHERE {where} AND as_of = DATE '{start.date()}' AND balance_cny > 0),
-             e AS (SELECT loan_id, risk_class FROM {{loans}} WHERE as_of = DATE '{end.date()}')
+                   WHERE {bank.flag(segment)} AND as_of = $start AND balance_cny > 0),
+             e AS (SELECT loan_id, risk_class FROM {{loans}} WHERE as_of = $end)
         SELECT s.risk_class AS start, coalesce(e.risk_class, 'exit') AS finish, sum({value}) AS value
         FROM s LEFT JOIN e USING (loan_id) GROUP BY ALL
-    """)
+    """, {"start": start.date(), "end": end.date()})
     matrix = frame.pivot_table(index="start", columns="finish", values="value", aggfunc="sum", fill_value=0.0)
     matrix = matrix.reindex(index=[c for c in RISK_ORDER if c in matrix.index],
                             columns=[c for c in (*RISK_ORDER, "exit")], fill_value=0.0)
     return matrix.div(matrix.sum(axis=1), axis=0)
 
 
-def monthly_formation(bank: Bank, where: str = "is_inclusive_smb", since: pd.Timestamp | None = None) -> pd.DataFrame:
+def monthly_formation(bank: Bank, segment: str = "inclusive_smb", since: pd.Timestamp | None = None) -> pd.DataFrame:
     """Per month (from ``since`` on): performing balance at the previous month end, the part of it that is
     non-performing this month (NPL formation), and last month's NPL balance that performs again (cure).
     A loan's previous row must be the previous month end; loans that left the tape count as not formed."""
-    window = "true" if since is None else f"as_of >= DATE '{(since - pd.DateOffset(months=1)).date()}'"
+    window = "true" if since is None else "as_of >= $since"
+    params = {} if since is None else {"since": (since - pd.DateOffset(months=1)).date()}
     frame = bank.sql(f"""
         WITH rows AS (
             SELECT as_of, is_npl, balance_cny,
                    lag(is_npl) OVER w AS was_npl, lag(balance_cny) OVER w AS prev_balance,
                    lag(as_of) OVER w AS prev_as_of
-            FROM {{loans}} WHERE {where} AND {window}
+            FROM {{loans}} WHERE {bank.flag(segment)} AND {window}
             WINDOW w AS (PARTITION BY loan_id ORDER BY as_of)
         ), moved AS (
             SELECT as_of, {sum_cny('prev_balance', 'NOT was_npl AND is_npl')} AS formed_cny,
@@ -155,7 +158,7 @@ def monthly_formation(bank: Bank, where: str = "is_inclusive_smb", since: pd.Tim
                coalesce(cured_cny, 0) AS cured_cny
         FROM stock LEFT JOIN moved USING (as_of)
         WHERE as_of <= (SELECT max(as_of) FROM rows) ORDER BY as_of
-    """)
+    """, params)
     frame = frame.astype({c: "float64" for c in frame.columns if c.endswith("_cny")})
     frame["as_of"] = pd.to_datetime(frame["as_of"])
     frame = frame.set_index("as_of")
@@ -173,7 +176,7 @@ def formation_12m(formation: pd.DataFrame, end: pd.Timestamp) -> float | None:
     return float(1 - np.prod(1 - window))
 
 
-def vintage_curves(bank: Bank, where: str = "is_inclusive_smb", definition: str = "npl",
+def vintage_curves(bank: Bank, segment: str = "inclusive_smb", definition: str = "npl",
                    max_months: int = 36) -> pd.DataFrame:
     """Cumulative default by months on book per origination quarter, by amount: default is the first month
     classed substandard or worse (``npl``) or 90+ days past due (``dpd90``). NaN beyond what is observed."""
@@ -181,7 +184,7 @@ def vintage_curves(bank: Bank, where: str = "is_inclusive_smb", definition: str 
     frame = bank.sql(f"""
         WITH first_bad AS (SELECT loan_id, min(as_of) AS bad_month FROM {{loans}} WHERE {bad} GROUP BY loan_id)
         SELECT o.loan_id, o.month, o.amount_cny, f.bad_month FROM {{originations}} o
-        LEFT JOIN first_bad f USING (loan_id) WHERE {where}
+        LEFT JOIN first_bad f USING (loan_id) WHERE {bank.flag(segment)}
     """)
     last = bank.months[-1]
     frame["month"] = pd.to_datetime(frame["month"])
@@ -210,12 +213,12 @@ def stress_to_breach(stocks: pd.DataFrame, formation: dict[str, float], period: 
         return pd.DataFrame()
     total_ratio = end["total_npl_cny"] / end["total_loans_cny"]
     rows = []
-    for segment, key in TOLERANCE_SEGMENTS.items():
+    for segment, tolerance in bank.policy.tolerances.segments.items():
         balance, npl = end[f"{segment}_balance_cny"], end[f"{segment}_npl_cny"]
         rate = formation.get(segment)
         if not balance or rate is None or months_left == 0:
             continue
-        limit = total_ratio + getattr(bank.policy.tolerance, key).value / 100
+        limit = total_ratio + tolerance.value_pp / 100
         room = limit * balance - npl  # yuan of new NPL that still fits
         performing = balance - npl
         # new NPL by year end ≈ performing × months_left × rate × multiplier
@@ -235,9 +238,9 @@ def due_diligence(bank: Bank, period: Period, branches: pd.DataFrame) -> pd.Data
     frame = bank.sql(f"""
         SELECT branch_id, guarantee, coalesce(repayment, 'unknown') AS repayment, count(*) AS npl_loans,
                {sum_cny('balance_cny')} AS npl_cny
-        FROM {{loans}} WHERE is_inclusive_smb AND is_npl AND as_of = DATE '{period.end.date()}'
+        FROM {{loans}} WHERE {bank.flag('inclusive_smb')} AND is_npl AND as_of = $end
         GROUP BY ALL ORDER BY ALL
-    """).astype({"npl_cny": "float64"})
+    """, {"end": period.end.date()}).astype({"npl_cny": "float64"})
     frame["within_tolerance"] = frame["branch_id"].map(branches["within_tolerance"])
     return frame
 
@@ -249,26 +252,25 @@ def default_drivers(bank: Bank, end: pd.Timestamp, horizon: int = 12):
     loans or defaults."""
     frame = bank.sql(f"""
         WITH bad AS (SELECT loan_id, min(as_of) AS bad_month FROM {{loans}} WHERE is_npl GROUP BY loan_id)
-        SELECT CASE WHEN is_inclusive_smb THEN 'inclusive_smb' WHEN is_inclusive_agri THEN 'inclusive_agri'
-                    ELSE 'other' END AS segment,
+        SELECT CASE WHEN {bank.flag('inclusive_smb')} THEN 'inclusive_smb'
+                    WHEN {bank.flag('inclusive_agri')} THEN 'agri_not_smb' ELSE 'other' END AS "group",
                borrower_type, guarantee, CAST(is_first_loan AS INTEGER) AS is_first_loan,
                CASE WHEN credit_line_cny <= 1e6 THEN '≤1m' WHEN credit_line_cny <= 5e6 THEN '1–5m'
                     WHEN credit_line_cny <= 1e7 THEN '5–10m' ELSE '>10m' END AS line_band,
                count(*) FILTER (WHERE date_diff('month', month, bad.bad_month) <= {horizon}) AS defaults,
                count(*) AS loans
         FROM {{originations}} o LEFT JOIN bad USING (loan_id)
-        WHERE date_diff('month', month, DATE '{bank.months[-1].date()}') >= {horizon}
-          AND origination_date <= DATE '{end.date()}'
+        WHERE date_diff('month', month, $last) >= {horizon} AND origination_date <= $end
         GROUP BY ALL
-    """)
+    """, {"last": bank.months[-1].date(), "end": end.date()})
     if frame["loans"].sum() < 100 or frame["defaults"].sum() < 10:
         return None
-    for column in ("segment", "borrower_type", "guarantee", "line_band"):
+    for column in ("group", "borrower_type", "guarantee", "line_band"):
         # a level without any default is perfectly separated (an odds ratio of 0): leave it out
         defaults = frame.groupby(column)["defaults"].transform("sum")
         frame = frame[defaults > 0]
     frame["performing"] = frame["loans"] - frame["defaults"]
     return glm_on_cells(frame, [
-        "defaults + performing ~ C(segment) + C(borrower_type) + C(guarantee) + is_first_loan + C(line_band)",
-        "defaults + performing ~ C(segment) + C(guarantee) + is_first_loan",
+        "defaults + performing ~ C(group) + C(borrower_type) + C(guarantee) + is_first_loan + C(line_band)",
+        "defaults + performing ~ C(group) + C(guarantee) + is_first_loan",
         "defaults + performing ~ is_first_loan"])

@@ -9,18 +9,12 @@ from __future__ import annotations
 import pandas as pd
 
 from pucredit.contract.errors import InputError, Problem
+from pucredit.analyses.document import VolumeMetrics
 from pucredit.config.periods import Period
+from pucredit.config.policy import REQUIRED_SEGMENTS, Policy, Target
+from pucredit.engine.segments import SegmentColumn
 from pucredit.engine.sql import sum_cny
 from pucredit.engine.tape import Bank
-
-SEGMENT_FLAGS = {
-    "inclusive_smb": "is_inclusive_smb",
-    "inclusive_agri": "is_inclusive_agri",
-    "key_county": "in_key_county",
-    "poverty_area": "in_poverty_area",
-    "poverty_household": "is_poverty_household_loan",
-}
-
 
 def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.DataFrame:
     """Per month end (or only at ``dates``): balance and NPL balance of all tape loans and of each segment,
@@ -33,12 +27,15 @@ def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.Da
     """
     parts = [f"{sum_cny('balance_cny')} AS tape_total_cny", f"{sum_cny('balance_cny', 'is_npl')} AS tape_npl_cny",
              "count(DISTINCT borrower_id) FILTER (WHERE balance_cny > 0) AS all_borrowers"]
-    for name, flag in SEGMENT_FLAGS.items():
+    for name, segment in bank.segments.items():
+        flag = segment.flag
         parts += [f"{sum_cny('balance_cny', flag)} AS {name}_balance_cny",
                   f"{sum_cny('balance_cny', f'{flag} AND is_npl')} AS {name}_npl_cny",
                   f"count(DISTINCT borrower_id) FILTER (WHERE {flag} AND balance_cny > 0) AS {name}_borrowers"]
-    where = "true" if dates is None else "as_of IN (" + ", ".join(f"DATE '{d.date()}'" for d in dates) + ")"
-    stocks = bank.sql(f"SELECT as_of, {', '.join(parts)} FROM {{loans}} WHERE {where} GROUP BY as_of ORDER BY as_of")
+    dates = None if dates is None else [d.date() for d in dates]
+    where = "true" if dates is None else "list_contains(?, as_of)"
+    stocks = bank.sql(f"SELECT as_of, {', '.join(parts)} FROM {{loans}} WHERE {where} GROUP BY as_of ORDER BY as_of",
+                      [] if dates is None else [dates])
     stocks["as_of"] = pd.to_datetime(stocks["as_of"])
     stocks = stocks.set_index("as_of")
     stocks = stocks.astype({c: "float64" for c in stocks.columns if c.endswith("_cny")})
@@ -46,7 +43,7 @@ def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.Da
         totals = bank.con.execute(
             "SELECT as_of, total_loans_cny AS totals_loans_cny, total_npl_cny AS totals_npl_cny, "
             f"county_loans_cny, county_deposits_cny FROM totals WHERE bank_id = ? AND {where} ORDER BY as_of",
-            [bank.bank_id]).df()
+            [bank.bank_id] + ([] if dates is None else [dates])).df()
         totals["as_of"] = pd.to_datetime(totals["as_of"])
         stocks = stocks.join(totals.set_index("as_of"), how="outer")
         stocks["total_loans_cny"] = stocks["totals_loans_cny"]
@@ -82,15 +79,22 @@ def growth(stocks: pd.DataFrame, column: str, period: Period) -> tuple[float | N
     return float(end / start - 1), None
 
 
-def target_met(segment_growth: float | None, total_growth: float | None) -> bool | None:
-    """Notice 二(一): segment growth not below all-loan growth."""
-    if segment_growth is None or total_growth is None:
+def benchmark_growth(target: Target, total_growth: float | None) -> float | None:
+    """What a target compares the segment's growth with: all-loan growth, or zero (a growing balance)."""
+    return total_growth if target.rule == "growth_not_below_total" else 0.0
+
+
+def target_met(target: Target, segment_growth: float | None, total_growth: float | None) -> bool | None:
+    """Notice 二(一): growth not below all-loan growth (普惠型小微、涉农, 重点帮扶县), or a growing balance (脱贫地区)."""
+    benchmark = benchmark_growth(target, total_growth)
+    if segment_growth is None or benchmark is None:
         return None
-    return bool(segment_growth >= total_growth)
+    return bool(segment_growth >= benchmark) if target.rule == "growth_not_below_total" else bool(segment_growth > 0)
 
 
-def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> dict:
-    """The volume section of metrics.json (CONTRACT §3), with reasons for every null in ``notes``."""
+def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> VolumeMetrics:
+    """The volume section of metrics.json (docs/data-contract.md §3): every segment's balance, growth and
+    borrowers, and its target where the policy sets one; reasons for every null in ``notes``."""
     end = stock_at(stocks, period.end, bank)
     notes: dict[str, str] = {}
 
@@ -101,85 +105,73 @@ def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> dict:
         return value
 
     total_growth = grow("total_loans_cny", "total_loans_growth")
-    smb_growth = grow("inclusive_smb_balance_cny", "inclusive_smb_growth")
-    has_agri = bool(stocks["inclusive_agri_balance_cny"].fillna(0).any())
-    agri_growth = grow("inclusive_agri_balance_cny", "inclusive_agri_growth") if has_agri else None
-    if not has_agri:
-        notes["inclusive_agri"] = "not applicable: the bank has no inclusive agri loans at the base date or the period end"
     base = stocks.loc[period.base_date] if period.base_date in stocks.index else None
-    result = {
-        "inclusive_smb_balance_cny": round(float(end["inclusive_smb_balance_cny"]), 2),
-        "inclusive_smb_balance_base_cny": None if base is None else round(float(base["inclusive_smb_balance_cny"]), 2),
-        "inclusive_smb_growth": smb_growth,
-        "total_loans_balance_cny": None if pd.isna(end["total_loans_cny"]) else round(float(end["total_loans_cny"]), 2),
-        "total_loans_growth": total_growth,
-        "inclusive_smb_growth_gap_pp": None if smb_growth is None or total_growth is None
-        else (smb_growth - total_growth) * 100,
-        "inclusive_smb_target_met": target_met(smb_growth, total_growth),
-        "inclusive_agri_balance_cny": round(float(end["inclusive_agri_balance_cny"]), 2),
-        "inclusive_agri_growth": agri_growth,
-        "inclusive_agri_growth_gap_pp": None if agri_growth is None or total_growth is None
-        else (agri_growth - total_growth) * 100,
-        "inclusive_agri_target_met": target_met(agri_growth, total_growth),
-        "inclusive_smb_borrowers": int(end["inclusive_smb_borrowers"]),
-        "inclusive_agri_borrowers": int(end["inclusive_agri_borrowers"]),
-        "base_date": str(period.base_date.date()),
-        "totals_source": totals_source(bank),
-    }
-    if bank.has_key_county and stocks["key_county_balance_cny"].fillna(0).any():
-        kc_growth = grow("key_county_balance_cny", "key_county_growth")
-        result.update(key_county_balance_cny=round(float(end["key_county_balance_cny"]), 2),
-                      key_county_growth=kc_growth, key_county_target_met=target_met(kc_growth, total_growth))
-    else:
-        notes["key_county"] = ("not applicable: no loans in key assistance counties (is_key_county column or "
-                               "the policy file's county codes)")
-    if bank.has_poverty_area and stocks["poverty_area_balance_cny"].fillna(0).any():
-        pa_growth = grow("poverty_area_balance_cny", "poverty_area_growth")
-        result.update(poverty_area_balance_cny=round(float(end["poverty_area_balance_cny"]), 2),
-                      poverty_area_growth=pa_growth,
-                      poverty_area_target_met=None if pa_growth is None else bool(pa_growth > 0))
-    else:
-        notes["poverty_area"] = "not applicable: no loans flagged is_poverty_area in the tape"
+    values: dict = {"total_loans_balance_cny": None if pd.isna(end["total_loans_cny"])
+                    else round(float(end["total_loans_cny"]), 2),
+                    "total_loans_growth": total_growth,
+                    "base_date": str(period.base_date.date()), "totals_source": totals_source(bank)}
+    for name, segment in bank.segments.items():
+        has_balance = bool(stocks[f"{name}_balance_cny"].fillna(0).any())
+        if not has_balance and name not in REQUIRED_SEGMENTS:
+            notes[name] = _not_applicable(segment)
+            continue
+        target = bank.policy.target(name)
+        seg_growth = grow(f"{name}_balance_cny", f"{name}_growth") if has_balance else None
+        if not has_balance:
+            notes[name] = (f"not applicable: the bank has no {segment.label_en.lower()} at the base date or the "
+                           "period end")
+        values.update({f"{name}_balance_cny": round(float(end[f"{name}_balance_cny"]), 2),
+                       f"{name}_balance_base_cny": None if base is None else round(float(base[f"{name}_balance_cny"]), 2),
+                       f"{name}_growth": seg_growth, f"{name}_borrowers": int(end[f"{name}_borrowers"])})
+        if target is not None:
+            benchmark = benchmark_growth(target, total_growth)
+            if target.rule == "growth_not_below_total":
+                values[f"{name}_growth_gap_pp"] = (None if seg_growth is None or benchmark is None
+                                                   else (seg_growth - benchmark) * 100)
+            values[f"{name}_target_met"] = target_met(target, seg_growth, total_growth)
     deposits = end.get("county_deposits_cny")
     if deposits is not None and not pd.isna(deposits) and deposits > 0:
-        result["county_loan_to_deposit_ratio"] = float(end["county_loans_cny"] / deposits)
+        values["county_loan_to_deposit_ratio"] = float(end["county_loans_cny"] / deposits)
     else:
         notes["county_loan_to_deposit_ratio"] = "not applicable: the totals file has no county deposits"
-    result["notes"] = notes
-    return result
+    return VolumeMetrics(**values, notes=notes)
+
+
+def _not_applicable(segment: SegmentColumn) -> str:
+    if segment.missing:
+        return f"not applicable: the tape has no {' or '.join(segment.missing)} column, which tells {segment.label_en.lower()}"
+    return f"not applicable: no {segment.label_en.lower()} in the tape"
 
 
 # ---------------------------------------------------------------- the volume report (notebook 01)
 
-TARGET_SEGMENTS = ("inclusive_smb", "inclusive_agri", "key_county", "poverty_area")
-
-
 def applicable_segments(stocks: pd.DataFrame) -> list[str]:
-    """Segments with any balance in the tape (a bank without an agri book has no agri target to show)."""
-    return [s for s in TARGET_SEGMENTS if stocks[f"{s}_balance_cny"].fillna(0).any()]
+    """The segments (policy order) with any balance in the tape: a bank without an agri book shows no agri row."""
+    return [c.removesuffix("_balance_cny") for c in stocks.columns
+            if c.endswith("_balance_cny") and stocks[c].fillna(0).any()]
 
 
-def targets_table(stocks: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Notice 二(一): each segment's base and end balance, YTD growth, gap to all-loan growth, target met.
+def targets_table(stocks: pd.DataFrame, period: Period, policy: Policy) -> pd.DataFrame:
+    """Notice 二(一): each targeted segment's base and end balance, YTD growth, gap to its benchmark, target met.
 
     Poverty-area loans are measured against growth above zero (脱贫地区贷款余额增长), the others against
     all-loan growth. Balances in yuan, growth as fractions, gap in percentage points.
     """
     total, _ = growth(stocks, "total_loans_cny", period)
     rows = []
-    for segment in ["total_loans", *applicable_segments(stocks)]:
+    for segment in ["total_loans", *[s for s in applicable_segments(stocks) if policy.target(s)]]:
         column = "total_loans_cny" if segment == "total_loans" else f"{segment}_balance_cny"
         value, reason = growth(stocks, column, period)
-        benchmark = 0.0 if segment == "poverty_area" else total
+        target = policy.target(segment)
+        benchmark = None if target is None else benchmark_growth(target, total)
         rows.append({
             "segment": segment,
             "balance_base_cny": stocks[column].get(period.base_date),
             "balance_end_cny": stocks.loc[period.end, column],
             "growth_ytd": value,
-            "benchmark_growth": None if segment == "total_loans" else benchmark,
-            "gap_pp": None if segment == "total_loans" or value is None or benchmark is None
-            else (value - benchmark) * 100,
-            "target_met": None if segment == "total_loans" else target_met(value, benchmark),
+            "benchmark_growth": benchmark,
+            "gap_pp": None if target is None or value is None or benchmark is None else (value - benchmark) * 100,
+            "target_met": None if target is None else target_met(target, value, total),
             "note": reason,
         })
     return pd.DataFrame(rows).set_index("segment")
@@ -245,16 +237,15 @@ def breakdown(bank: Bank, period: Period, by: str, segment: str = "inclusive_smb
         raise ValueError(f"cannot break down by {by}")
     if not bank.has(by):
         return pd.DataFrame()
-    flag = SEGMENT_FLAGS[segment]
-    end, base = period.end.date(), period.base_date.date()
+    flag = bank.flag(segment)
     frame = bank.sql(f"""
         SELECT coalesce(CAST({by} AS VARCHAR), '(blank)') AS grp,
-               {sum_cny('balance_cny', f"as_of = DATE '{base}'")} AS balance_base_cny,
-               {sum_cny('balance_cny', f"as_of = DATE '{end}'")} AS balance_end_cny,
-               count(DISTINCT borrower_id) FILTER (WHERE as_of = DATE '{end}' AND balance_cny > 0) AS borrowers
-        FROM {{loans}} WHERE {flag} AND as_of IN (DATE '{base}', DATE '{end}')
+               {sum_cny('balance_cny', "as_of = $base")} AS balance_base_cny,
+               {sum_cny('balance_cny', "as_of = $end")} AS balance_end_cny,
+               count(DISTINCT borrower_id) FILTER (WHERE as_of = $end AND balance_cny > 0) AS borrowers
+        FROM {{loans}} WHERE {flag} AND as_of IN ($base, $end)
         GROUP BY grp ORDER BY balance_end_cny DESC, grp
-    """)
+    """, {"base": period.base_date.date(), "end": period.end.date()})
     frame = frame.astype({"balance_base_cny": "float64", "balance_end_cny": "float64"}).set_index("grp")
     frame.index.name = by
     frame["growth_ytd"] = (frame["balance_end_cny"] / frame["balance_base_cny"].where(frame["balance_base_cny"] > 0)) - 1

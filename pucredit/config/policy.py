@@ -8,27 +8,55 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from pucredit.contract.errors import InputError, Problem
 from pucredit.config.paths import POLICY_DIR
-from pucredit.contract.schema import BORROWER_TYPES, RISK_CLASSES
+from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, RISK_CLASSES, TAPE_COLUMNS
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SegmentRule(_Strict):
-    """All conditions of one rule must hold; a segment is the union of its rules."""
+SEGMENT_NAME = r"^[a-z][a-z0-9_]*$"  # a segment's name becomes a column (seg_<name>) and metric keys (<name>_...)
+BOOL_COLUMNS = tuple(c.name for c in TAPE_COLUMNS if c.kind == "bool")
 
-    borrower_types: list[Literal[tuple(BORROWER_TYPES)]]  # type: ignore[valid-type]
+
+class SegmentRule(BaseModel):
+    """All conditions of one rule must hold; a segment is the union of its rules (docs/data-contract.md §1.4).
+
+    Besides the named conditions, any yes/no column of the tape may be required by name
+    (``is_key_county: true``). A rule that needs an optional column the tape lacks never holds.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    borrower_types: list[Literal[tuple(BORROWER_TYPES)]] | None = None  # type: ignore[valid-type]
+    guarantees: list[Literal[tuple(GUARANTEES)]] | None = None  # type: ignore[valid-type]
     is_business: bool | None = None
     is_agri: bool | None = None
     credit_line_max_cny: float | None = None
+    county_list: Literal["key_counties"] | None = None  # county_code in a list of the policy file
+    within: str | None = None  # and in this other segment
+
+    @model_validator(mode="after")
+    def _flags_are_yes_no_columns(self):
+        for name, value in (self.model_extra or {}).items():
+            if name not in BOOL_COLUMNS or not isinstance(value, bool):
+                raise ValueError(f"unknown condition {name!r}: use borrower_types, guarantees, is_business, is_agri, "
+                                 f"credit_line_max_cny, county_list, within, or a yes/no column ({', '.join(BOOL_COLUMNS)}) "
+                                 "set to true or false")
+        return self
+
+    @property
+    def flags(self) -> dict[str, bool]:
+        """The yes/no columns the rule requires, with their values."""
+        named = {k: v for k, v in (("is_business", self.is_business), ("is_agri", self.is_agri)) if v is not None}
+        return {**named, **(self.model_extra or {})}
 
 
 class Segment(_Strict):
@@ -55,19 +83,32 @@ class Sourced(_Strict):
 
 
 class Tolerance(_Strict):
+    """A segment's NPL tolerance (不良容忍度, notice 四(九)): how far its NPL ratio may exceed the comparator."""
+
+    value_pp: float
+    comparator: Literal["actual_total_npl_ratio", "target_total_npl_ratio"]
+    source: str
+    status: Literal["confirmed", "unconfirmed"]
+
+
+class Tolerances(_Strict):
     clause: str
-    inclusive_smb_pp: Sourced
-    inclusive_agri_pp: Sourced
-    key_county_pp: Sourced
-    poverty_household_pp: Sourced
+    segments: dict[str, Tolerance]
+
+
+class Target(_Strict):
+    """A volume target of notice 二(一) on a segment: growth not below all-loan growth, or a growing balance."""
+
+    segment: str
+    rule: Literal["growth_not_below_total", "balance_growing"]
+    clause: str
+    source: str
+    status: Literal["confirmed", "unconfirmed"]
 
 
 class Targets(_Strict):
     clause: str
-    inclusive_smb_growth_not_below_total: bool
-    inclusive_agri_growth_not_below_total: bool
-    key_county_growth_not_below_total: bool
-    poverty_area_balance_growing: bool
+    targets: list[Target]
 
 
 class KeyCounties(_Strict):
@@ -114,13 +155,16 @@ class Passthrough(_Strict):
     min_lpr_changes: int
 
 
+REQUIRED_SEGMENTS = ("inclusive_smb", "inclusive_agri")
+
+
 class Policy(_Strict):
     year: int
     title: str
     title_en: str
-    segments: dict[Literal["inclusive_smb", "inclusive_agri"], Segment]
+    segments: dict[Annotated[str, StringConstraints(pattern=SEGMENT_NAME)], Segment]
     npl: NplRule
-    tolerance: Tolerance
+    tolerances: Tolerances
     targets: Targets
     key_counties: KeyCounties
     service_report: ServiceReport
@@ -131,9 +175,25 @@ class Policy(_Strict):
     quality: QualityRules
     sha256: str = ""
 
-    def segment_sql(self, name: str) -> str:
-        """SQL predicate over tape columns that is true for rows of the segment (clause 二(一))."""
-        return "(" + " OR ".join(rule_sql(r) for r in self.segments[name].rules) + ")"
+    @model_validator(mode="after")
+    def _segments_named_exist(self):
+        missing = [s for s in REQUIRED_SEGMENTS if s not in self.segments]
+        if missing:
+            raise ValueError(f"segments {', '.join(missing)} are required")
+        named = [(f"tolerances.segments.{s}", s) for s in self.tolerances.segments]
+        named += [(f"targets.targets.{t.segment}", t.segment) for t in self.targets.targets]
+        named += [(f"segments.{n}.rules.within", r.within) for n, seg in self.segments.items() for r in seg.rules
+                  if r.within]
+        unknown = [where for where, name in named if name not in self.segments]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a segment of this file ({', '.join(self.segments)})")
+        targeted = [t.segment for t in self.targets.targets]
+        if len(targeted) != len(set(targeted)):
+            raise ValueError("targets: one target per segment")
+        return self
+
+    def target(self, segment: str) -> Target | None:
+        return next((t for t in self.targets.targets if t.segment == segment), None)
 
     def npl_sql(self) -> str:
         """SQL predicate for non-performing rows (substandard, doubtful, loss by default)."""
@@ -143,18 +203,6 @@ class Policy(_Strict):
 
 def _quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
-
-
-def rule_sql(rule: SegmentRule, with_credit_line: bool = True) -> str:
-    """SQL predicate of one segment rule; without its credit-line limit for threshold checks."""
-    parts = ["borrower_type IN (" + ", ".join(_quote(t) for t in rule.borrower_types) + ")"]
-    if rule.is_business is not None:
-        parts.append(f"is_business = {str(rule.is_business).lower()}")
-    if rule.is_agri is not None:
-        parts.append(f"is_agri = {str(rule.is_agri).lower()}")
-    if with_credit_line and rule.credit_line_max_cny is not None:
-        parts.append(f"credit_line_cny <= {rule.credit_line_max_cny!r}")
-    return "(" + " AND ".join(parts) + ")"
 
 
 def policy_path(policy: str | Path) -> Path:

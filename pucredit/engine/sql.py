@@ -27,3 +27,12 @@ def weighted_mean(value: str, weight: str, where: str = "true") -> str:
 def as_float(value) -> float | None:
     """A SQL result as float, None for NULL or NaN."""
     return None if value is None or value != value else float(value)
+
+
+IN_PERIOD = "origination_date BETWEEN $start AND $end"  # a flow of the period (bind period_params)
+
+
+def period_params(period, prefix: str = "") -> dict:
+    """Named parameters ``$start`` and ``$end`` (with a prefix: ``$last_start``...) of a period's first and
+    last day, for SQL that binds dates instead of splicing them into its text."""
+    return {f"{prefix}start": period.start.date(), f"{prefix}end": period.end.date()}

@@ -21,6 +21,7 @@ from pucredit.config import reference
 from pucredit.contract.errors import Findings, InputError, Problem
 from pucredit.config.policy import Policy, load_policy
 from pucredit.contract.read import Source, file_sha256, make_workdir, normalised_select, open_source, pseudonym_sql
+from pucredit.engine.segments import SegmentColumn, flag_columns, registry
 from pucredit.engine.sql import sql_quote
 from pucredit.contract.schema import TAPE_COLUMNS, TOTALS_COLUMNS
 from pucredit.contract.validate import DEFAULT_CAP, check_tape_against_totals, check_tape_consistency, check_tape_rows, check_totals
@@ -158,6 +159,7 @@ class Bank:
     originations: str  # table name
     months: list[pd.Timestamp]  # snapshot month ends present
     has_totals: bool
+    segments: dict[str, SegmentColumn]  # the policy's segments, each a flag column seg_<name>
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -166,15 +168,15 @@ class Bank:
     def has(self, column: str) -> bool:
         return column in self.tape.columns
 
-    @property
-    def has_key_county(self) -> bool:
-        return self.has("is_key_county") or bool(self.policy.key_counties.county_codes)
+    def segment(self, name: str) -> SegmentColumn:
+        """A segment of the policy file by name (an unknown name is a bug: the names come from the policy)."""
+        return self.segments[name]
 
-    @property
-    def has_poverty_area(self) -> bool:
-        return self.has("is_poverty_area")
+    def flag(self, name: str) -> str:
+        """The flag column of a segment in ``loans`` and ``originations``."""
+        return self.segments[name].flag
 
-    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+    def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
         """Run a small query (names ``{loans}``, ``{originations}`` are filled in) into pandas."""
         return self.con.execute(query.format(loans=self.loans, originations=self.originations),
                                 params or []).df()
@@ -189,19 +191,11 @@ class Bank:
                                      accepted=", ".join(tape.bank_ids()[:20])))
         suffix = f"{index}_{re.sub(r'[^0-9A-Za-z]', '_', bank_id)}"
         loans, originations = f"loans_{suffix}", f"originations_{suffix}"
-        codes = policy.key_counties.county_codes
-        key_county = "coalesce(is_key_county, false)"
-        if codes:
-            key_county += " OR county_code IN (" + ", ".join(sql_quote(c) for c in codes) + ")"
+        segments = registry(policy, tape.columns)
         pricing_base = ("coalesce(pricing_base, CASE WHEN maturity_date <= origination_date + INTERVAL 5 YEAR "
                         "THEN 'lpr_1y' ELSE 'lpr_5y' END)")
-        classified = f"""* REPLACE ({pricing_base} AS pricing_base),
-                   coalesce({policy.segment_sql('inclusive_smb')}, false) AS is_inclusive_smb,
-                   coalesce({policy.segment_sql('inclusive_agri')}, false) AS is_inclusive_agri,
-                   coalesce({policy.npl_sql()}, false) AS is_npl,
-                   coalesce({key_county}, false) AS in_key_county,
-                   coalesce(is_poverty_area, false) AS in_poverty_area,
-                   coalesce(is_poverty_household, false) AS is_poverty_household_loan"""
+        classified = (f"* REPLACE ({pricing_base} AS pricing_base), {flag_columns(segments)}, "
+                      f"coalesce({policy.npl_sql()}, false) AS is_npl")
         bank = sql_quote(bank_id)
         con.execute(f"CREATE OR REPLACE VIEW {loans} AS SELECT {classified} FROM tape WHERE bank_id = {bank}")
         months = [pd.Timestamp(r[0]) for r in
@@ -213,7 +207,7 @@ class Bank:
             CREATE OR REPLACE TEMP TABLE {originations} AS
             WITH firsts AS (
                 SELECT first_row AS _row FROM loan_facts
-                WHERE bank_id = {bank} AND orig >= DATE '{window_start.date()}'
+                WHERE bank_id = {bank} AND orig >= ?
             ), first_rows AS (
                 SELECT p.* REPLACE ({pseudonym_sql('p.borrower_id', tape.key)} AS borrower_id)
                 FROM tape_plain p SEMI JOIN firsts USING (_row)
@@ -223,8 +217,8 @@ class Bank:
                    date_trunc('month', o.origination_date) AS month
             FROM (SELECT {classified} FROM first_rows) o
             ASOF LEFT JOIN lpr l ON o.origination_date >= l.fixing_date
-        """)
+        """, [window_start.date()])
         has_totals = tape.totals_path is not None and con.execute(
             "SELECT count(*) FROM totals WHERE bank_id = ?", [bank_id]).fetchone()[0] > 0
         return cls(tape=tape, bank_id=bank_id, policy=policy, loans=loans, originations=originations,
-                   months=months, has_totals=has_totals)
+                   months=months, has_totals=has_totals, segments=segments)

@@ -182,7 +182,7 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
     """Validate the bank file, parameters and tape, compute the metrics and write them into a fresh staging
     folder (named after ``owner_pid``, the process that will move it into place). A bank that cannot run
     comes back as its final RunResult: ``bad_input``, or ``failed`` when the metrics failed on valid input."""
-    from pucredit.analyses.metrics import compute_metrics, default_policy_year, write_metrics
+    from pucredit.analyses.metrics import compute_metrics, default_policy_year
     from pucredit.config.periods import parse_period
     from pucredit.config.policy import load_policy
     from pucredit.report.context import check_parameters
@@ -216,7 +216,7 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
     _remove_abandoned(target)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    write_metrics(metrics, staging / "metrics.json")
+    metrics.write(staging / "metrics.json")
     return PreparedBank(result=result, parameters=parameters, staging=staging, target=target,
                         failures=out_root / FAILURES / bank.bank_id / parsed.label,
                         audits=out_root / AUDITS / bank.bank_id / parsed.label, started=started)

@@ -22,6 +22,7 @@ from pucredit.analyses import volume
 from pucredit.config.banks import BankFile, load_bank
 from pucredit.contract.errors import check_model
 from pucredit.report.labels import label
+from pucredit.analyses.document import MetricsDocument
 from pucredit.analyses.metrics import compute_metrics, default_policy_year
 from pucredit.config.paths import BANKS_DIR
 from pucredit.config.periods import Period, parse_period
@@ -93,9 +94,13 @@ class Report:
         return zh if self.lang == "zh" else en
 
     @cached_property
-    def metrics(self) -> dict:
+    def doc(self) -> MetricsDocument:
         """The same metrics as ``pucredit metrics`` and the report's metrics.json."""
         return compute_metrics(self.tape, self.bank.bank_id, self.period, self.policy, self.generated_at)
+
+    @property
+    def metrics(self) -> dict:
+        return self.doc.to_dict()
 
     @cached_property
     def stocks(self) -> pd.DataFrame:
@@ -178,7 +183,7 @@ def yes_no(value, lang: str) -> str:
 
 def headline(r: Report, section: str, keys: list[str]) -> str:
     """One line of a section's metrics for the cell that CI pins (nulls print as None, floats to 6 places)."""
-    values = r.metrics[section]
+    values = r.doc.to_dict()[section]
     shown = [f"{k}={'None' if values.get(k) is None else round(values[k], 6) if isinstance(values[k], float) else values[k]}"
              for k in keys]
     return f"{r.bank.bank_id} {r.period.label} " + " ".join(shown)

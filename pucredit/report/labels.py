@@ -30,6 +30,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "repayment": ("还款方式", "Repayment"),
     "segment": ("业务类别", "Segment"),
     "other": ("其他贷款", "Other loans"),
+    "group": ("业务类别（互斥）", "Group (exclusive)"),
+    "agri_not_smb": ("普惠型涉农贷款中不属于普惠型小微的部分", "Inclusive agri loans that are not also small-micro"),
     "all": ("全部新发放贷款", "All new loans"),
     "first": ("首贷", "first loan"),
     "repeat": ("非首贷", "repeat borrower"),

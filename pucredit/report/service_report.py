@@ -1,6 +1,6 @@
 """The half-year inclusive credit service report (notice 六(十四): 各中资银行要于每半年后20日内报送普惠信贷服务报告).
 
-Built from the metrics the analyses compute (:func:`pucredit.metrics.compute_metrics`) and the quality
+Built from the metrics the analyses compute (:func:`pucredit.analyses.metrics.compute_metrics`) and the quality
 review, never by re-running notebooks: :func:`summary_table` is the one-page table for the filing, and
 :func:`due_date` the filing deadline.
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pucredit.analyses.document import MetricsDocument
 from pucredit.report.labels import label
 from pucredit.config.paths import write_text_atomic
 from pucredit.config.periods import Period
@@ -40,70 +41,70 @@ UNITS = {"100m_cny": ("亿元", "100m yuan"), "fraction": ("%", "%"), "pct": ("%
          "findings": ("处", "findings"), "": ("", "")}
 
 
-def summary_table(metrics: dict, quality_findings: int | None = None, lang: str = "zh") -> pd.DataFrame:
+def summary_table(metrics: MetricsDocument, quality_findings: int | None = None, lang: str = "zh") -> pd.DataFrame:
     """The one-page summary: section, indicator, unit, value, target or reference, and whether it is met.
 
     Every value comes from ``metrics`` (the report's metrics.json); ``quality_findings`` is the number of
     plausibility findings of the quality review up to the period end (a row flagged by two checks counts
     twice), when it was run.
     """
-    v, p, f, k, q = (metrics[s] for s in ("volume", "pricing", "first_loans", "risk", "quality"))
+    v, p, f, k, q = metrics.volume, metrics.pricing, metrics.first_loans, metrics.risk, metrics.quality
     zh = lang == "zh"
     yes, no = label("yes", lang), label("no", lang)
 
     def met(value):
         return "—" if value is None else (yes if value else no)
 
-    total_growth = _fmt(v.get("total_loans_growth"), "fraction")
+    total_growth = _fmt(v.total_loans_growth, "fraction")
     rows = [
         ("保量", "Volume", "普惠型小微企业贷款余额", "Inclusive small-micro balance", "100m_cny",
-         v.get("inclusive_smb_balance_cny"), "", "—"),
+         v.inclusive_smb_balance_cny, "", "—"),
         ("保量", "Volume", "普惠型小微企业贷款较年初增速", "Inclusive small-micro growth (YTD)", "fraction",
-         v.get("inclusive_smb_growth"), ("不低于各项贷款增速 " if zh else "not below all loans, ") + total_growth,
-         met(v.get("inclusive_smb_target_met"))),
+         v.inclusive_smb_growth, ("不低于各项贷款增速 " if zh else "not below all loans, ") + total_growth,
+         met(v.inclusive_smb_target_met)),
         ("保量", "Volume", "普惠型小微企业贷款有余额户数", "Inclusive small-micro borrowers", "count",
-         v.get("inclusive_smb_borrowers"), "", "—"),
+         v.inclusive_smb_borrowers, "", "—"),
         ("保量", "Volume", "普惠型涉农贷款较年初增速", "Inclusive agri growth (YTD)", "fraction",
-         v.get("inclusive_agri_growth"), ("不低于各项贷款增速 " if zh else "not below all loans, ") + total_growth,
-         met(v.get("inclusive_agri_target_met"))),
+         v.inclusive_agri_growth, ("不低于各项贷款增速 " if zh else "not below all loans, ") + total_growth,
+         met(v.inclusive_agri_target_met)),
         ("保量", "Volume", "重点帮扶县贷款较年初增速", "Key assistance county growth (YTD)", "fraction",
-         v.get("key_county_growth"), ("不低于本行各项贷款增速 " if zh else "not below the bank's, ") + total_growth,
-         met(v.get("key_county_target_met"))),
+         v.of("key_county", "growth"), ("不低于本行各项贷款增速 " if zh else "not below the bank's, ") + total_growth,
+         met(v.of("key_county", "target_met"))),
         ("保量", "Volume", "脱贫地区贷款较年初增速", "Poverty-area growth (YTD)", "fraction",
-         v.get("poverty_area_growth"), "余额增长" if zh else "balance growing", met(v.get("poverty_area_target_met"))),
+         v.of("poverty_area", "growth"), "余额增长" if zh else "balance growing", met(v.of("poverty_area", "target_met"))),
         ("稳价", "Pricing", "新发放普惠型小微企业贷款金额", "New inclusive small-micro loans", "100m_cny",
-         p.get("inclusive_smb_new_amount_cny"), "", "—"),
+         p.inclusive_smb_new_amount_cny, "", "—"),
         ("稳价", "Pricing", "新发放普惠型小微企业贷款加权平均利率", "Their weighted average rate", "pct",
-         p.get("inclusive_smb_new_rate_pct"), "", "—"),
-        ("稳价", "Pricing", "较LPR加点", "Spread over the LPR", "pp", p.get("inclusive_smb_new_spread_pp"), "", "—"),
+         p.inclusive_smb_new_rate_pct, "", "—"),
+        ("稳价", "Pricing", "较LPR加点", "Spread over the LPR", "pp", p.inclusive_smb_new_spread_pp, "", "—"),
         ("稳价", "Pricing", "含收费的综合融资成本", "All-in cost including fees", "pct",
-         p.get("inclusive_smb_new_allin_rate_pct"), "", "—"),
+         p.inclusive_smb_new_allin_rate_pct, "", "—"),
         ("稳价", "Pricing", "LPR长期传导系数", "Long-run LPR pass-through", "",
-         None if p["passthrough"].get("long_run") is None else round(p["passthrough"]["long_run"], 2), "", "—"),
-        ("优结构", "Structure", "首贷户数", "First-loan borrowers", "count", f.get("first_loan_borrowers"),
-         ("上年同期 " if zh else "a year earlier: ") + _fmt(f.get("first_loan_borrowers_last_year"), "count"),
-         "—" if f.get("first_loan_growth") is None else met(f["first_loan_growth"] >= 0)),
-        ("优结构", "Structure", "首贷户占比", "First-loan share of borrowers", "fraction", f.get("first_loan_share"), "", "—"),
-        ("优结构", "Structure", "新发放信用贷款占比", "Credit loans in new lending", "fraction", f.get("new_credit_share"), "", "—"),
-        ("优结构", "Structure", "新发放续贷占比", "Renewals in new lending", "fraction", f.get("new_renewal_share"), "", "—"),
+         None if p.passthrough.long_run is None else round(p.passthrough.long_run, 2), "", "—"),
+        ("优结构", "Structure", "首贷户数", "First-loan borrowers", "count", f.first_loan_borrowers,
+         ("上年同期 " if zh else "a year earlier: ") + _fmt(f.first_loan_borrowers_last_year, "count"),
+         "—" if f.first_loan_growth is None else met(f.first_loan_growth >= 0)),
+        ("优结构", "Structure", "首贷户占比", "First-loan share of borrowers", "fraction", f.first_loan_share, "", "—"),
+        ("优结构", "Structure", "新发放信用贷款占比", "Credit loans in new lending", "fraction", f.new_credit_share, "", "—"),
+        ("优结构", "Structure", "新发放续贷占比", "Renewals in new lending", "fraction", f.new_renewal_share, "", "—"),
         ("优结构", "Structure", "新发放中长期贷款占比", "Medium/long term in new lending", "fraction",
-         f.get("new_medium_long_term_share"), "", "—"),
+         f.new_medium_long_term_share, "", "—"),
         ("风险", "Risk", "普惠型小微企业贷款不良率", "Inclusive small-micro NPL ratio", "fraction",
-         k.get("inclusive_smb_npl_ratio"),
-         ("不高于各项贷款不良率 " if zh else "at most all loans' ") + _fmt(k.get("total_npl_ratio"), "fraction")
-         + f" + {k.get('tolerance_pp')}" + (" 个百分点" if zh else " pp"), met(k.get("inclusive_smb_within_tolerance"))),
-        ("风险", "Risk", "容忍度余量", "Headroom to the tolerance", "pp", k.get("inclusive_smb_npl_headroom_pp"), "≥ 0",
-         met(k.get("inclusive_smb_within_tolerance"))),
-        ("风险", "Risk", "普惠型涉农贷款不良率", "Inclusive agri NPL ratio", "fraction", k.get("inclusive_agri_npl_ratio"),
-         "—" if k.get("inclusive_agri_npl_ratio") is None else
-         ("不高于各项贷款不良率 " if zh else "at most all loans' ") + _fmt(k.get("total_npl_ratio"), "fraction")
-         + f" + {k.get('inclusive_agri_tolerance_pp')}" + (" 个百分点" if zh else " pp"),
-         met(k.get("inclusive_agri_within_tolerance"))),
+         k.inclusive_smb_npl_ratio,
+         ("不高于各项贷款不良率 " if zh else "at most all loans' ") + _fmt(k.total_npl_ratio, "fraction")
+         + f" + {k.tolerance_pp}" + (" 个百分点" if zh else " pp"), met(k.inclusive_smb_within_tolerance)),
+        ("风险", "Risk", "容忍度余量", "Headroom to the tolerance", "pp", k.inclusive_smb_npl_headroom_pp, "≥ 0",
+         met(k.inclusive_smb_within_tolerance)),
+        ("风险", "Risk", "普惠型涉农贷款不良率", "Inclusive agri NPL ratio", "fraction", k.inclusive_agri_npl_ratio,
+         "—" if k.inclusive_agri_npl_ratio is None else
+         ("不高于各项贷款不良率 " if zh else "at most all loans' ") + _fmt(k.total_npl_ratio, "fraction")
+         + f" + {k.inclusive_agri_tolerance_pp}" + (" 个百分点" if zh else " pp"),
+         met(k.inclusive_agri_within_tolerance)),
         ("披露", "Disclosure", "普惠金融服务网点", "Inclusive finance outlets", "", "由本行填写" if zh else "filled in by the bank",
          "不在贷款明细中（通知六（十四））" if zh else "not in the loan tape (notice 六(十四))", "—"),
-        ("数据质量", "Data quality", "报送数据行数", "Rows in the tape", "rows", q.get("rows"), "", "—"),
+        ("数据质量", "Data quality", "报送数据行数", "Rows in the tape", "rows", q.rows, "", "—"),
         ("数据质量", "Data quality", "校验错误与警告", "Validation errors and warnings", "",
-         f"{q.get('errors', 0)} / {q.get('warnings', 0)}", "0 / —", met(q.get("errors", 0) == 0)),
+         f"{q.errors} / {q.warnings}", "0 / —", met(q.errors == 0)),
     ]
     if quality_findings is not None:
         rows.append(("数据质量", "Data quality", "合理性检查发现", "Plausibility findings", "findings", quality_findings,

@@ -35,7 +35,7 @@ def test_passthrough_recovers_the_ecm(generated):
     about three times the spread of the estimates over seeds measured on the real LPR path (about 0.03 for
     θ and 0.07 for β and γ with 70 months and 12 LPR changes)."""
     config, truth, tape = generated
-    fit = compute_metrics(tape, config.bank_id, "2025H1")["pricing"]["passthrough"]
+    fit = compute_metrics(tape, config.bank_id, "2025H1").to_dict()["pricing"]["passthrough"]
     true = truth["passthrough"]
     assert fit["reason"] is None and fit["n_months"] == 70
     assert abs(fit["long_run"] - true["long_run"]) < 0.1
@@ -87,7 +87,7 @@ def test_first_loan_metrics_equal_the_truth(generated):
     """Same definition on both sides: the contract's first-loan counts for 2024 equal the generator's record
     exactly, and the first-loan share of new borrowers is within 4 binomial standard errors of the truth."""
     config, truth, tape = generated
-    got = compute_metrics(tape, config.bank_id, "2024")["first_loans"]
+    got = compute_metrics(tape, config.bank_id, "2024").to_dict()["first_loans"]
     want = truth["first_loans"]["inclusive_smb_metric_by_year"]["2024"]
     for key in ("borrowers_originated", "first_loan_borrowers"):
         assert got[key] == want[key]
@@ -101,7 +101,7 @@ def test_growth_equals_the_realised_truth(generated):
     configured annual rate (realised growth is lumpy on a small book with heavy-tailed credit lines: up to
     6 pp off the configured rate in the seeds tried)."""
     config, truth, tape = generated
-    volume = compute_metrics(tape, config.bank_id, "2024")["volume"]
+    volume = compute_metrics(tape, config.bank_id, "2024").to_dict()["volume"]
     realised = truth["volume"]["ytd_growth"]["inclusive_smb"]["2024"]
     assert volume["inclusive_smb_growth"] == pytest.approx(realised, abs=1e-9)
     assert abs(volume["inclusive_smb_growth"] - truth["volume"]["annual_growth_true"]["inclusive_smb"]) < 0.08
@@ -115,10 +115,10 @@ def test_default_hazard_and_first_loan_multiplier(generated):
     config, truth, tape = generated
     bank = tape.bank(config.bank_id)
     row = bank.sql("""
-        WITH onset AS (SELECT loan_id, min(as_of) AS onset_month FROM {loans} WHERE is_inclusive_smb AND days_past_due >= 60
+        WITH onset AS (SELECT loan_id, min(as_of) AS onset_month FROM {loans} WHERE seg_inclusive_smb AND days_past_due >= 60
                        GROUP BY loan_id),
              months AS (SELECT l.loan_id, l.as_of FROM {loans} l LEFT JOIN onset o USING (loan_id)
-                        WHERE l.is_inclusive_smb AND (o.onset_month IS NULL OR l.as_of < o.onset_month))
+                        WHERE l.seg_inclusive_smb AND (o.onset_month IS NULL OR l.as_of < o.onset_month))
         SELECT (SELECT count(*) FROM onset WHERE onset_month > (SELECT min(as_of) FROM {loans})) AS defaults,
                (SELECT count(*) FROM months) AS loan_months
     """).iloc[0]

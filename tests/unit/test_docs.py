@@ -181,12 +181,15 @@ def test_segment_rules_match_the_policy_file(doc):
     for name, segment in policy.segments.items():
         assert f"`{name}`" in section and segment.label_zh in section and segment.clause in section
         for rule in segment.rules:
-            assert f"{rule.credit_line_max_cny:,.0f}" in section
-            for borrower_type in rule.borrower_types:
+            if rule.credit_line_max_cny is not None:
+                assert f"{rule.credit_line_max_cny:,.0f}" in section
+            for borrower_type in rule.borrower_types or []:
                 assert f"`{borrower_type}`" in section
+            for column in rule.flags:
+                assert f"`{column}`" in section
     for risk_class in policy.npl.risk_classes:
         assert f"`{risk_class}`" in section
-    assert policy.tolerance.clause in section
+    assert policy.tolerances.clause in section
 
 
 def test_bank_file_keys_are_documented(doc):

@@ -39,12 +39,12 @@ def bank(write_tape):
 def test_first_loan_before_the_window_is_not_counted(bank):
     m = first_loans.metrics(bank, parse_period("2024H1"))
     # originated in 2024H1: A2 (B1, repeat), C1 (B2, first), D1 (B3, renewal) -> 3 borrowers, 1 first
-    assert m["borrowers_originated"] == 3
-    assert m["first_loan_borrowers"] == 1
-    assert m["first_loan_share"] == pytest.approx(1 / 3)
-    assert m["first_loan_amount_cny"] == 300_000
+    assert m.borrowers_originated == 3
+    assert m.first_loan_borrowers == 1
+    assert m.first_loan_share == pytest.approx(1 / 3)
+    assert m.first_loan_amount_cny == 300_000
     # the tape starts in 2023-12: 2023H1 is not covered, so there is no growth on last year
-    assert m["first_loan_growth"] is None and "2023-01-01" in m["notes"]["first_loan_growth"]
+    assert m.first_loan_growth is None and "2023-01-01" in m.notes["first_loan_growth"]
 
 
 def test_structure_shares_of_new_loans_and_stock(bank):

@@ -54,7 +54,7 @@ ROWS = [
 def metrics(write_tape):
     with open_tape(write_tape(ROWS)) as tape:
         assert tape.ok, [str(p) for p in tape.findings.errors]
-        return compute_metrics(tape, "T1", "2024H1")
+        return compute_metrics(tape, "T1", "2024H1").to_dict()
 
 
 def test_header(metrics):
@@ -125,7 +125,7 @@ def test_totals_file_is_used(write_tape, tmp_path):
     totals.write_text("机构编码,数据日期,各项贷款余额,各项贷款不良余额\n"
                       f"T1,{BASE},20000000,200000\nT1,{END},22000000,330000\n", encoding="utf-8")
     with open_tape(write_tape(ROWS), totals) as tape:
-        m = compute_metrics(tape, "T1", "2024H1")
+        m = compute_metrics(tape, "T1", "2024H1").to_dict()
     assert m["provenance"]["totals_source"] == "totals_file"
     assert m["volume"]["total_loans_growth"] == pytest.approx(22 / 20 - 1)  # 10 %
     assert m["volume"]["inclusive_smb_target_met"] is True  # 63.6 % >= 10 %

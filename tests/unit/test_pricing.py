@@ -80,7 +80,7 @@ def test_zero_fee_loans_cost_their_contract_rate():
 
 def test_fees_raise_the_all_in_rate_and_are_counted():
     loans = pd.DataFrame([loan(), loan(fee_third_party_cny=20_000.0), loan(fee_bank_cny=500.0)])
-    loans["segment"] = "inclusive_smb"
+    loans["group"] = "inclusive_smb"
     costed = pricing.all_in(loans)
     assert costed["allin_gap_pp"].iloc[0] == 0
     assert costed["allin_gap_pp"].iloc[1] > 1.5  # 2 % of the amount up front on a one-year loan

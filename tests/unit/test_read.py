@@ -40,7 +40,7 @@ def chinese(rows: list[dict]) -> list[dict]:
 def metrics_of(path, **kwargs) -> dict:
     with open_tape(path, **kwargs) as tape:
         assert tape.ok, [str(p) for p in tape.findings.errors]
-        result = compute_metrics(tape, "T1", "2024H1")
+        result = compute_metrics(tape, "T1", "2024H1").to_dict()
     for volatile in ("provenance",):
         result.pop(volatile)
     return result

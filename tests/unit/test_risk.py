@@ -7,6 +7,7 @@ import pytest
 from pucredit.analyses import risk
 from pucredit.analyses import volume
 from pucredit.config.periods import parse_period
+from pucredit.config.policy import load_policy
 from pucredit.engine.tape import open_tape
 
 M0, M1, M2 = "2024-01-31", "2024-02-29", "2024-03-31"
@@ -82,16 +83,12 @@ def test_branch_tolerance_with_a_differentiated_table(bank):
 def test_stress_multiplier():
     index = pd.to_datetime(["2024-06-30"])
     stocks = pd.DataFrame({"total_npl_cny": [10.0], "total_loans_cny": [1000.0],
-                           **{f"{s}_balance_cny": [0.0] for s in risk.TOLERANCE_SEGMENTS},
-                           **{f"{s}_npl_cny": [0.0] for s in risk.TOLERANCE_SEGMENTS}}, index=index)
+                           **{f"{s}_balance_cny": [0.0] for s in ("inclusive_smb", "inclusive_agri", "key_county", "poverty_household")},
+                           **{f"{s}_npl_cny": [0.0] for s in ("inclusive_smb", "inclusive_agri", "key_county", "poverty_household")}}, index=index)
     stocks.loc[index, "inclusive_smb_balance_cny"] = 500.0
     stocks.loc[index, "inclusive_smb_npl_cny"] = 10.0
 
-    class Policy:  # only the tolerances are read
-        class tolerance:
-            inclusive_smb_pp = type("T", (), {"value": 3.0})
-
-    bank = type("B", (), {"policy": Policy})
+    bank = type("B", (), {"policy": load_policy("2024")})
     table = risk.stress_to_breach(stocks, {"inclusive_smb": 0.001}, parse_period("2024H1"), bank)
     # limit 1 % + 3 pp = 4 % of 500 = 20; room 20 − 10 = 10; expected 490 × 6 months × 0.001 = 2.94
     row = table.loc["inclusive_smb"]

@@ -35,7 +35,7 @@ def test_summary_table_shows_the_metrics(write_tape):
     with open_tape(write_tape(ROWS)) as tape:
         metrics = compute_metrics(tape, "T1", "2024H1")
     table = service_report.summary_table(metrics, quality_findings=4, lang="zh").set_index("指标")
-    v, k = metrics["volume"], metrics["risk"]
+    v, k = metrics.to_dict()["volume"], metrics.to_dict()["risk"]
     growth = table.loc["普惠型小微企业贷款较年初增速"]
     assert growth["本期"] == f"{v['inclusive_smb_growth'] * 100:.2f}%"
     assert growth["是否达标"] == ("是" if v["inclusive_smb_target_met"] else "否")

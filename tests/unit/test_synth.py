@@ -20,12 +20,14 @@ import pytest
 import yaml
 
 from pucredit import synth
+from pucredit.engine.segments import segment_predicate
 from pucredit.contract.errors import InputError
 from pucredit.config.paths import BANKS_DIR, DEMO_DIR
 from pucredit.config.policy import load_policy
 from pucredit.config.reference import applicable_lpr, load_lpr
 from pucredit.contract.schema import TAPE_COLUMNS
 
+ALL_COLUMNS = {c.name for c in TAPE_COLUMNS}
 POLICY = load_policy("2024")
 SMALL_ROWS = 30_000
 ARROW = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number": pa.float64(),
@@ -59,8 +61,8 @@ def truth(paths: dict) -> dict:
 
 def segment_case() -> str:
     """The partition the hazards and first-loan truths use: inclusive_smb, else inclusive_agri, else other."""
-    return (f"CASE WHEN {POLICY.segment_sql('inclusive_smb')} THEN 'inclusive_smb' "
-            f"WHEN {POLICY.segment_sql('inclusive_agri')} THEN 'inclusive_agri' ELSE 'other' END")
+    return (f"CASE WHEN {segment_predicate(POLICY, 'inclusive_smb', ALL_COLUMNS)} THEN 'inclusive_smb' "
+            f"WHEN {segment_predicate(POLICY, 'inclusive_agri', ALL_COLUMNS)} THEN 'inclusive_agri' ELSE 'other' END")
 
 
 def test_same_seed_gives_identical_bytes(small, tmp_path):
@@ -193,7 +195,7 @@ def test_cb01_lends_no_agri():
 def test_cb01_tape_has_no_agri_rows(small):
     _, paths = small["CB01"]
     got = sql(f"""SELECT count(*) FILTER (WHERE is_agri) AS agri,
-                         count(*) FILTER (WHERE {POLICY.segment_sql('inclusive_agri')}) AS inclusive_agri
+                         count(*) FILTER (WHERE {segment_predicate(POLICY, 'inclusive_agri', ALL_COLUMNS)}) AS inclusive_agri
                   FROM read_parquet('{paths['tape']}')""").iloc[0]
     assert got["agri"] == 0 and got["inclusive_agri"] == 0
 
@@ -212,7 +214,7 @@ def test_inclusive_smb_rate_is_ecm_target_plus_loan_noise(small):
         loans = sql(f"""
             SELECT DISTINCT ON (loan_id) origination_date, amount_cny, rate_pct
             FROM read_parquet('{paths['tape']}')
-            WHERE {POLICY.segment_sql('inclusive_smb')} AND pricing_base = 'lpr_1y'
+            WHERE {segment_predicate(POLICY, 'inclusive_smb', ALL_COLUMNS)} AND pricing_base = 'lpr_1y'
               AND origination_date >= DATE '{config.start}-01'
             ORDER BY loan_id, as_of
         """)
@@ -232,8 +234,8 @@ def test_growth_truth_matches_tape(small):
     for config, paths in small.values():
         stocks = sql(f"""
             SELECT strftime(as_of, '%Y-%m') AS month, sum(balance_cny) AS tape,
-                   sum(balance_cny) FILTER (WHERE {POLICY.segment_sql('inclusive_smb')}) AS smb,
-                   sum(balance_cny) FILTER (WHERE {POLICY.segment_sql('inclusive_agri')}) AS agri
+                   sum(balance_cny) FILTER (WHERE {segment_predicate(POLICY, 'inclusive_smb', ALL_COLUMNS)}) AS smb,
+                   sum(balance_cny) FILTER (WHERE {segment_predicate(POLICY, 'inclusive_agri', ALL_COLUMNS)}) AS agri
             FROM read_parquet('{paths['tape']}') GROUP BY month ORDER BY month
         """).set_index("month").fillna(0.0)
         growth = truth(paths)["volume"]["ytd_growth"]
