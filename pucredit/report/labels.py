@@ -1,6 +1,9 @@
 """Chinese and English labels for reports, from one table; ``lang`` chooses (zh default)."""
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 LABELS: dict[str, tuple[str, str]] = {
     # segments
     "inclusive_smb": ("普惠型小微企业贷款", "Inclusive small-micro loans"),
@@ -148,10 +151,29 @@ BORROWER_TYPE_LABELS_EN = {
 }
 
 
-def label(key: str, lang: str = "zh") -> str:
-    """The label of ``key`` in ``lang`` (zh or en); an unknown key is a bug, not a silent fallback."""
-    zh, en = LABELS[key]
-    return zh if lang == "zh" else en
+CATALOGUE_DIR = Path(__file__).with_name("catalogue")
+
+
+@cache
+def catalogue() -> dict[str, tuple[str, str]]:
+    """LABELS above and every catalogue/*.yaml (``key: {zh: ..., en: ...}``); a key defined twice is refused."""
+    import yaml
+
+    merged = dict(LABELS)
+    for path in sorted(CATALOGUE_DIR.glob("*.yaml")):
+        for key, text in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if key in merged:
+                raise ValueError(f"{path.name}: message {key!r} is defined twice in the catalogue")
+            merged[key] = (text["zh"], text["en"])
+    return merged
+
+
+def label(key: str, lang: str = "zh", **values) -> str:
+    """The text of ``key`` in ``lang`` (zh or en), its ``{placeholders}`` filled from ``values``; an unknown
+    key is a bug, not a silent fallback."""
+    zh, en = catalogue()[key]
+    text = zh if lang == "zh" else en
+    return text.format(**values) if values else text
 
 
 def borrower_type_label(code: str, lang: str = "zh") -> str:
@@ -168,6 +190,6 @@ def value_label(column: str, value, lang: str = "zh") -> str:
         return borrower_type_label(value, lang)
     if column in COLUMNS_BY_NAME and COLUMNS_BY_NAME[column].enum:
         return COLUMNS_BY_NAME[column].enum.get(value, value) if lang == "zh" else str(value).replace("_", " ")
-    if value in LABELS:
+    if value in catalogue():
         return label(value, lang)
     return str(value)
