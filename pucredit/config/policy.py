@@ -187,14 +187,13 @@ class Policy(_Strict):
         unknown = [where for where, name in named if name not in self.segments]
         if unknown:
             raise ValueError(f"{', '.join(unknown)}: not a segment of this file ({', '.join(self.segments)})")
-        for name in self.segments:  # within: chains must end
-            seen, todo = set(), [name]
-            while todo:
-                current = todo.pop()
-                if current in seen:
-                    raise ValueError(f"segments.{name}: its rules refer back to it through within:")
-                seen.add(current)
-                todo += [r.within for r in self.segments[current].rules if r.within]
+        def refers_back(name: str, path: tuple[str, ...]) -> bool:
+            return name in path or any(refers_back(r.within, (*path, name))
+                                       for r in self.segments[name].rules if r.within)
+
+        looping = [name for name in self.segments if refers_back(name, ())]
+        if looping:  # within: chains must end
+            raise ValueError(f"segments {', '.join(looping)}: their rules refer back to them through within:")
         targeted = [t.segment for t in self.targets.targets]
         if len(targeted) != len(set(targeted)):
             raise ValueError("targets: one target per segment")
