@@ -46,7 +46,8 @@ def small(tmp_path_factory) -> dict[str, tuple[synth.BankConfig, dict]]:
 @pytest.fixture(scope="session")
 def rb01_full(tmp_path_factory) -> tuple[synth.BankConfig, dict]:
     """RB01 at demo size (about 340,000 rows) for the default-rate check."""
-    return synth.RB01, synth.generate(synth.RB01, tmp_path_factory.mktemp("rb01"))
+    config = synth.DEMO_BANKS["RB01"]
+    return config, synth.generate(config, tmp_path_factory.mktemp("rb01"))
 
 
 def sql(query: str) -> pd.DataFrame:
@@ -186,8 +187,9 @@ def test_monthly_default_rate_matches_hazard(rb01_full):
 
 
 def test_cb01_lends_no_agri():
-    assert all(p.is_agri_prob == 0 for p in synth.CB01.borrower_types.values())
-    assert not {"farmer", "agri_organization"} & set(synth.CB01.borrower_types)
+    types = synth.DEMO_BANKS["CB01"].borrower_types
+    assert all(p.is_agri_prob == 0 for p in types.values())
+    assert not {"farmer", "agri_organization"} & set(types)
 
 
 def test_cb01_tape_has_no_agri_rows(small):
@@ -266,7 +268,7 @@ def test_totals_file(small):
 
 
 def test_scaled_hits_the_row_count():
-    config = synth.scaled(synth.CB01, 200_000)
+    config = synth.scaled(synth.DEMO_BANKS["CB01"], 200_000)
     assert 150_000 <= synth.count_rows(config) <= 250_000
 
 
