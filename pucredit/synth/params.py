@@ -1,11 +1,24 @@
 """The parameters of a synthetic bank's data-generating process (DGP), and the demo banks.
 
 A :class:`BankConfig` holds every parameter of the mechanisms in the package
-docstring; its checks run on construction.
+docstring; its checks run on construction. :func:`load_config` reads one from
+YAML, whose keys are its fields.
+
+The three demo banks (``make demo``) are banks/LB01.yaml, CB01.yaml and
+RB01.yaml, 220,000-350,000 rows each over 2019-09..2025-06. All three price
+with ECM shocks of σ = 0.02 pp and loan noise of 0.03 pp, so the real LPR
+moves (5-25 bp) dominate the ECM gap and 64-70 months identify it (a Monte
+Carlo on the real LPR path gives standard deviations near 0.08 for β and γ
+and an interquartile range near 0.05 for θ); the monthly rate then measures
+m_t to about 0.005 pp.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from pucredit.config.reference import LPR_REFORM_DATE
 from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, REPAYMENTS
@@ -21,6 +34,8 @@ GROUPS = ("inclusive_smb", "inclusive_agri", "other")
 class County:
     """A county (县级行政区划) where the bank lends; flags are synthetic, not the national lists."""
 
+    __pydantic_config__ = ConfigDict(extra="forbid")  # load_config: unknown keys are errors
+
     code: str                # 6-digit administrative code
     name: str
     weight: float            # relative share of new borrowers
@@ -34,8 +49,10 @@ class County:
 class BorrowerTypeParams:
     """DGP parameters of one borrower type (docs/data-contract.md §4.3 borrower_type)."""
 
-    new_per_month: float               # new borrowers per month at `start` (Poisson mean), before growth
-    credit_line_median_cny: float      # median of the lognormal total credit line
+    __pydantic_config__ = ConfigDict(extra="forbid")  # load_config: unknown keys are errors
+
+    new_per_month: int | float         # new borrowers per month at `start` (Poisson mean), before growth
+    credit_line_median_cny: int | float  # median of the lognormal total credit line
     credit_line_log_sd: float          # standard deviation of log credit line
     is_business_prob: float            # per loan: operating (经营性) loan
     is_agri_prob: float                # per borrower: agriculture-related (涉农)
@@ -50,6 +67,8 @@ class BorrowerTypeParams:
 @dataclass(frozen=True)
 class BankConfig:
     """Every parameter of one synthetic bank's DGP (see the package docstring for the mechanisms)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # load_config: unknown keys are errors
 
     bank_id: str                       # 机构编码, text
     name: str                          # Chinese name, e.g. 某城市商业银行
@@ -146,148 +165,23 @@ class BankConfig:
 
 
 
-# --------------------------------------------------------------------------------------------- demo banks
+_ADAPTER = TypeAdapter(BankConfig)
 
 
-def _type(new_per_month, line_median_cny, line_log_sd, is_business, is_agri, terms, repayment, guarantee,
-          rate_offset_pp, prepay_monthly) -> BorrowerTypeParams:
-    months, probs = zip(*terms)
-    return BorrowerTypeParams(new_per_month, line_median_cny, line_log_sd, is_business, is_agri, tuple(months),
-                              tuple(probs), repayment, guarantee, rate_offset_pp, prepay_monthly)
+def load_config(path: str | Path) -> BankConfig:
+    """A bank's DGP parameters from a YAML file whose keys are BankConfig's fields (defaults for those left out).
+
+    Unknown or missing keys, a value of the wrong type and a failed check raise
+    ValueError naming the file and the key. Integers stay integers (``int | float``
+    fields), so the truth file records the values as written.
+    """
+    path = Path(path)
+    try:
+        return _ADAPTER.validate_python(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
-# The three demo banks (make demo), 220,000-350,000 rows each over 2019-09..2025-06.
-# LB01 meets the inclusive_smb growth target (20 % a year against a total near 10 %) and lends
-# some agri; CB01 misses it (4 % against other lending at 14 %) and lends nothing agricultural;
-# RB01 lends mostly to farmers, in key-assistance counties and poverty areas, with
-# poverty-household micro-loans. Pricing: ECM shocks of σ = 0.02 pp and loan noise of 0.03 pp,
-# so the real LPR moves (5-25 bp) dominate the ECM gap and 64-70 months identify it (a Monte
-# Carlo on the real LPR path gives standard deviations near 0.08 for β and γ and an
-# interquartile range near 0.05 for θ); the monthly rate then measures m_t to about 0.005 pp.
-# County flags are synthetic (see County).
-_SHORT_TERMS = ((6, 0.08), (12, 0.52), (24, 0.2), (36, 0.14), (60, 0.06))
-_BUSINESS_REPAYMENT = dict(bullet=0.4, amortizing=0.15, equal_principal=0.15, revolving=0.3)
-_GUARANTEE_OFFSETS = dict(credit=0.3, guarantee=0.15, collateral=0.0, pledge=-0.1)
-_FEES = dict(guarantor_fee_prob=0.7, guarantor_fee_rate=(0.01, 0.02), agent_fee_prob=0.03,
-             agent_fee_rate=(0.005, 0.015), bank_fee_prob=0.01, bank_fee_rate=(0.001, 0.005))
-
-LB01 = BankConfig(
-    bank_id="LB01", name="某大型商业银行", kind="large", seed=20240101, tape_is_complete=False,
-    borrower_types={
-        "small_micro_enterprise": _type(14, 3_000_000, 1.0, 1.0, 0.06, _SHORT_TERMS, _BUSINESS_REPAYMENT, dict(credit=0.35, guarantee=0.25, collateral=0.35, pledge=0.05),
-                                        -0.15, 0.004),
-        "individual_business": _type(40, 300_000, 0.8, 0.98, 0.08, _SHORT_TERMS, _BUSINESS_REPAYMENT,
-                                     dict(credit=0.5, guarantee=0.2, collateral=0.28, pledge=0.02), 0.25, 0.005),
-        "micro_owner": _type(24, 500_000, 0.9, 0.88, 0.05, _SHORT_TERMS, _BUSINESS_REPAYMENT,
-                             dict(credit=0.45, guarantee=0.2, collateral=0.33, pledge=0.02), 0.3, 0.005),
-        "farmer": _type(14, 200_000, 1.3, 0.92, 1.0, ((12, 0.6), (24, 0.25), (36, 0.15)),
-                        dict(bullet=0.5, amortizing=0.1, equal_principal=0.1, revolving=0.3),
-                        dict(credit=0.45, guarantee=0.35, collateral=0.2), 0.4, 0.003),
-        "agri_organization": _type(2, 2_000_000, 1.0, 1.0, 1.0, ((12, 0.5), (24, 0.2), (36, 0.2), (60, 0.1)),
-                                   _BUSINESS_REPAYMENT, dict(credit=0.2, guarantee=0.4, collateral=0.35, pledge=0.05),
-                                   0.1, 0.003),
-    },
-    counties=(
-        County("110105", "北京市朝阳区", 0.14, False, False, False, 3),
-        County("310115", "上海市浦东新区", 0.14, False, False, False, 3),
-        County("440305", "深圳市南山区", 0.12, False, False, False, 2),
-        County("330782", "义乌市", 0.12, True, False, False, 2),
-        County("320583", "昆山市", 0.10, True, False, False, 2),
-        County("510107", "成都市武侯区", 0.10, False, False, False, 2),
-        County("420106", "武汉市武昌区", 0.08, False, False, False, 2),
-        County("431226", "麻阳苗族自治县", 0.08, True, True, False, 1),
-        County("520526", "威宁彝族回族苗族自治县", 0.06, True, True, True, 1),
-        County("622926", "东乡族自治县", 0.06, True, True, True, 1),
-    ),
-    annual_growth={"inclusive_smb": 0.20, "inclusive_agri": 0.15, "other": 0.08},
-    first_loan_share=0.35,
-    ecm_alpha_pct=1.0, ecm_theta=0.95, ecm_beta=0.45, ecm_gamma=-0.40, ecm_sigma_pp=0.02,
-    loan_rate_sd_pp=0.03, first_loan_premium_pp=0.25, guarantee_offset_pp=_GUARANTEE_OFFSETS,
-    lpr_5y_offset_pp=-0.2, fixed_rate_share=0.03,
-    hazard_monthly={"inclusive_smb": 0.0012, "inclusive_agri": 0.0018, "other": 0.0008},
-    first_loan_hazard_multiplier=1.6, special_mention_monthly=0.004, writeoff_months=15,
-    renewal_prob=0.35, repeat_prob=0.55, repeat_gap_months_max=9, renewal_amount_log_sd=0.15,
-    **_FEES,
-    non_tape_loans_cny=20e9, non_tape_growth=0.09, non_tape_npl_ratio=0.012,
-)
-
-CB01 = BankConfig(
-    bank_id="CB01", name="某城市商业银行", kind="city", seed=20240102, tape_is_complete=True,
-    borrower_types={
-        "small_micro_enterprise": _type(10, 2_500_000, 1.0, 1.0, 0.0, _SHORT_TERMS, _BUSINESS_REPAYMENT,
-                                        dict(credit=0.25, guarantee=0.35, collateral=0.35, pledge=0.05), 0.0, 0.004),
-        "individual_business": _type(24, 300_000, 0.8, 0.97, 0.0, _SHORT_TERMS, _BUSINESS_REPAYMENT,
-                                     dict(credit=0.4, guarantee=0.3, collateral=0.28, pledge=0.02), 0.35, 0.005),
-        "micro_owner": _type(14, 500_000, 0.9, 0.85, 0.0, _SHORT_TERMS, _BUSINESS_REPAYMENT,
-                             dict(credit=0.35, guarantee=0.3, collateral=0.33, pledge=0.02), 0.4, 0.005),
-        "other_enterprise": _type(6, 15_000_000, 0.6, 1.0, 0.0, ((12, 0.4), (36, 0.3), (60, 0.2), (84, 0.1)),
-                                  dict(bullet=0.5, amortizing=0.2, equal_principal=0.2, revolving=0.1),
-                                  dict(credit=0.3, guarantee=0.3, collateral=0.3, pledge=0.1), -0.7, 0.003),
-        "other_individual": _type(10, 400_000, 1.0, 0.0, 0.0, ((12, 0.3), (36, 0.2), (60, 0.1), (240, 0.25), (360, 0.15)),
-                                  dict(amortizing=0.7, equal_principal=0.2, revolving=0.1),
-                                  dict(credit=0.5, guarantee=0.1, collateral=0.4), 0.8, 0.008),
-    },
-    counties=(
-        County("320102", "南京市玄武区", 0.12, False, False, False, 2),
-        County("320104", "南京市秦淮区", 0.12, False, False, False, 2),
-        County("320105", "南京市建邺区", 0.12, False, False, False, 2),
-        County("320106", "南京市鼓楼区", 0.16, False, False, False, 3),
-        County("320113", "南京市栖霞区", 0.12, False, False, False, 2),
-        County("320115", "南京市江宁区", 0.18, False, False, False, 3),
-        County("320117", "南京市溧水区", 0.09, False, False, False, 1),
-        County("320118", "南京市高淳区", 0.09, False, False, False, 1),
-    ),
-    annual_growth={"inclusive_smb": 0.04, "inclusive_agri": 0.0, "other": 0.14},
-    first_loan_share=0.25,
-    ecm_alpha_pct=1.6, ecm_theta=0.90, ecm_beta=0.40, ecm_gamma=-0.35, ecm_sigma_pp=0.02,
-    loan_rate_sd_pp=0.03, first_loan_premium_pp=0.35, guarantee_offset_pp=_GUARANTEE_OFFSETS,
-    lpr_5y_offset_pp=-1.8, fixed_rate_share=0.05,
-    hazard_monthly={"inclusive_smb": 0.0016, "inclusive_agri": 0.0016, "other": 0.0005},
-    first_loan_hazard_multiplier=1.8, special_mention_monthly=0.006, writeoff_months=18,
-    renewal_prob=0.30, repeat_prob=0.50, repeat_gap_months_max=12, renewal_amount_log_sd=0.15,
-    **_FEES,
-)
-
-RB01 = BankConfig(
-    bank_id="RB01", name="某农村商业银行", kind="rural", seed=20240103, tape_is_complete=False,
-    borrower_types={
-        "small_micro_enterprise": _type(5, 2_000_000, 1.0, 1.0, 0.25, _SHORT_TERMS, _BUSINESS_REPAYMENT,
-                                        dict(credit=0.2, guarantee=0.4, collateral=0.35, pledge=0.05), 0.2, 0.003),
-        "individual_business": _type(18, 250_000, 0.8, 0.97, 0.15, _SHORT_TERMS, _BUSINESS_REPAYMENT,
-                                     dict(credit=0.35, guarantee=0.4, collateral=0.25), 0.5, 0.004),
-        "micro_owner": _type(6, 400_000, 0.9, 0.85, 0.1, _SHORT_TERMS, _BUSINESS_REPAYMENT,
-                             dict(credit=0.3, guarantee=0.4, collateral=0.3), 0.5, 0.004),
-        "farmer": _type(50, 150_000, 1.3, 0.95, 1.0, ((12, 0.55), (24, 0.25), (36, 0.2)),
-                        dict(bullet=0.45, amortizing=0.1, equal_principal=0.1, revolving=0.35),
-                        dict(credit=0.5, guarantee=0.35, collateral=0.15), 0.7, 0.003),
-        "agri_organization": _type(3, 1_500_000, 1.0, 1.0, 1.0, ((12, 0.5), (24, 0.25), (36, 0.25)),
-                                   _BUSINESS_REPAYMENT, dict(credit=0.2, guarantee=0.45, collateral=0.35), 0.3, 0.003),
-        "other_individual": _type(6, 150_000, 0.8, 0.0, 0.0, ((12, 0.5), (36, 0.35), (60, 0.15)),
-                                  dict(amortizing=0.6, equal_principal=0.2, revolving=0.2),
-                                  dict(credit=0.6, guarantee=0.3, collateral=0.1), 1.0, 0.006),
-    },
-    counties=(
-        County("520502", "毕节市七星关区", 0.22, False, True, False, 3),
-        County("520521", "大方县", 0.14, True, True, False, 2),
-        County("520523", "金沙县", 0.10, True, False, False, 1),
-        County("520524", "织金县", 0.12, True, True, False, 2),
-        County("520525", "纳雍县", 0.12, True, True, True, 2),
-        County("520526", "威宁彝族回族苗族自治县", 0.16, True, True, True, 2),
-        County("520527", "赫章县", 0.08, True, True, True, 1),
-        County("520581", "黔西市", 0.06, True, True, False, 1),
-    ),
-    annual_growth={"inclusive_smb": 0.12, "inclusive_agri": 0.10, "other": 0.05},
-    first_loan_share=0.45,
-    ecm_alpha_pct=2.2, ecm_theta=0.85, ecm_beta=0.30, ecm_gamma=-0.25, ecm_sigma_pp=0.02,
-    loan_rate_sd_pp=0.03, first_loan_premium_pp=0.30, guarantee_offset_pp=_GUARANTEE_OFFSETS,
-    lpr_5y_offset_pp=0.0, fixed_rate_share=0.05,
-    hazard_monthly={"inclusive_smb": 0.0025, "inclusive_agri": 0.0025, "other": 0.0012},
-    first_loan_hazard_multiplier=1.5, special_mention_monthly=0.008, writeoff_months=18,
-    renewal_prob=0.45, repeat_prob=0.55, repeat_gap_months_max=12, renewal_amount_log_sd=0.15,
-    **_FEES,
-    poverty_household_share=0.2,
-    non_tape_loans_cny=1.5e9, non_tape_growth=0.04, non_tape_npl_ratio=0.025, non_tape_county_share=0.9,
-    county_deposits_cny=5e9, county_deposit_growth=0.07,
-)
-
-DEMO_BANKS: dict[str, BankConfig] = {c.bank_id: c for c in (LB01, CB01, RB01)}
+DEMO_CONFIG_DIR = Path(__file__).parent / "banks"
+DEMO_BANKS: dict[str, BankConfig] = {c.bank_id: c for c in (load_config(DEMO_CONFIG_DIR / f"{bank_id}.yaml")
+                                                            for bank_id in ("LB01", "CB01", "RB01"))}
