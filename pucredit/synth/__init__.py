@@ -113,9 +113,10 @@ Tapes are written a month at a time (one Parquet row group per month end, or
 smaller), so memory is bounded by the live book, not by the number of rows;
 every step is vectorised over loans, the only loop is over months.
 
-Modules: params (BankConfig, the demo banks), months (month arithmetic), dgp
-(the simulation, steps 1-7), rows (a month's rows, steps 4, 5, 8), truth (the
-truth file), writer (the files, step 9, ``pucredit synth``).
+Modules: params (BankConfig, load_config, the demo banks of banks/*.yaml),
+months (month arithmetic), dgp (the simulation, steps 1-7), rows (a month's
+rows, steps 4, 5, 8), truth (the truth file), writer (the files, step 9,
+build_demo, ``pucredit synth``).
 """
 from pucredit.synth.dgp import count_rows, scaled
 from pucredit.synth.params import DEMO_BANKS, BankConfig, BorrowerTypeParams, County

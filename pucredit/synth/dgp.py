@@ -18,7 +18,7 @@ LPR_1Y, LPR_5Y, FIXED = (PRICING_CODES.index(c) for c in ("lpr_1y", "lpr_5y", "f
 BULLET, AMORTIZING, EQUAL_PRINCIPAL, REVOLVING = (REPAYMENT_CODES.index(c) for c in
                                                   ("bullet", "amortizing", "equal_principal", "revolving"))
 SMB, AGRI, OTHER = range(3)
-DEFAULT_DPD = (60, 90)        # days past due in the default month, drawn uniformly from [60, 90)
+DEFAULT_DPD = (60, 90)  # days past due in the default month, drawn uniformly from [60, 90)
 
 
 # --------------------------------------------------------------------------------------------- policy

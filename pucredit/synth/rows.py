@@ -13,7 +13,7 @@ from pucredit.synth.params import GUARANTEE_CODES, REPAYMENT_CODES, TYPES, BankC
 
 RISK_CODES = tuple(RISK_CLASSES)
 ID_DIGITS = 9  # loan_id "L" + 9 digits, borrower_id "B" + 9 digits: fixed width, so text order = number order
-TRANSIENT_DPD = (1, 60)       # days past due of a special-mention month that cures
+TRANSIENT_DPD = (1, 60)  # days past due of a special-mention month that cures
 DPD_CLASS_BOUNDS = (60, 90, 180, 360)  # special_mention from 60 (defaulted), substandard 90, doubtful 180, loss 360
 
 _ARROW_TYPES = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number": pa.float64(),

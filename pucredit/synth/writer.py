@@ -1,4 +1,4 @@
-"""Writing a bank's tape, totals (step 9) and truth files; ``make demo`` and ``pucredit synth`` over the demo banks."""
+"""Writing a bank's tape, totals (step 9) and truth files; the demo banks for ``make demo`` and ``pucredit synth``."""
 from __future__ import annotations
 
 import csv
