@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 # The demo banks' tapes, built deterministically by pucredit.synth (rebuilt when the generator changes).
 data: $(DEMO_STAMP)
 
-$(DEMO_STAMP): $(VENV)/.installed pucredit/synth.py data/reference/lpr.csv parameters/policy/2024.yaml
+$(DEMO_STAMP): $(VENV)/.installed $(wildcard pucredit/synth/*.py pucredit/synth/banks/*.yaml) \
+               data/reference/lpr.csv parameters/policy/2024.yaml
 	$(PY) -m pucredit synth
 	touch $@
 

@@ -6,9 +6,10 @@ under another seed with probability of order 1e-4.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import duckdb
@@ -26,12 +27,20 @@ from pucredit.config.paths import BANKS_DIR, DEMO_DIR
 from pucredit.config.policy import load_policy
 from pucredit.config.reference import applicable_lpr, load_lpr
 from pucredit.contract.schema import TAPE_COLUMNS
+from pucredit.synth.params import DEMO_CONFIG_DIR, load_config
 
 ALL_COLUMNS = {c.name for c in TAPE_COLUMNS}
 POLICY = load_policy("2024")
 SMALL_ROWS = 30_000
 ARROW = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number": pa.float64(),
          "integer": pa.int32(), "bool": pa.bool_()}
+# What pucredit/synth/banks/<BANK>.yaml gives the generator: the sha256 of the config as the truth file records
+# it (JSON of every field, integers kept), and the rows of the tape scaled to about SMALL_ROWS. A bank file
+# changes them only on purpose, together with the demo data and the golden metrics.
+DEMO_CONFIG_SHA256 = {"LB01": "73c437ab46012bff7a81bb3193a043f5fe74d5d2d24189125bdcb80aa57feccf",
+                      "CB01": "0fc483c6e0fdd91f11cb6071c6df0a73e1a93d7fc0399c75aec9e2bfa408929c",
+                      "RB01": "8505cefabb21bc6639cf02646d1073defe71c1c9cae1eb73722c5e2aba6ac9da"}
+SMALL_TAPE_ROWS = {"LB01": 31_272, "CB01": 29_954, "RB01": 28_788}
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +57,8 @@ def small(tmp_path_factory) -> dict[str, tuple[synth.BankConfig, dict]]:
 @pytest.fixture(scope="session")
 def rb01_full(tmp_path_factory) -> tuple[synth.BankConfig, dict]:
     """RB01 at demo size (about 340,000 rows) for the default-rate check."""
-    return synth.RB01, synth.generate(synth.RB01, tmp_path_factory.mktemp("rb01"))
+    config = synth.DEMO_BANKS["RB01"]
+    return config, synth.generate(config, tmp_path_factory.mktemp("rb01"))
 
 
 def sql(query: str) -> pd.DataFrame:
@@ -188,8 +198,9 @@ def test_monthly_default_rate_matches_hazard(rb01_full):
 
 
 def test_cb01_lends_no_agri():
-    assert all(p.is_agri_prob == 0 for p in synth.CB01.borrower_types.values())
-    assert not {"farmer", "agri_organization"} & set(synth.CB01.borrower_types)
+    types = synth.DEMO_BANKS["CB01"].borrower_types
+    assert all(p.is_agri_prob == 0 for p in types.values())
+    assert not {"farmer", "agri_organization"} & set(types)
 
 
 def test_cb01_tape_has_no_agri_rows(small):
@@ -267,8 +278,37 @@ def test_totals_file(small):
     assert small["CB01"][1]["totals"] is None
 
 
+def test_demo_bank_files_give_the_generator_its_parameters(small, rb01_full):
+    assert list(synth.DEMO_BANKS) == ["LB01", "CB01", "RB01"]
+    for bank_id, config in synth.DEMO_BANKS.items():
+        record = json.dumps(asdict(config), ensure_ascii=False, sort_keys=True)
+        assert hashlib.sha256(record.encode("utf-8")).hexdigest() == DEMO_CONFIG_SHA256[bank_id], bank_id
+        assert pq.ParquetFile(small[bank_id][1]["tape"]).metadata.num_rows == SMALL_TAPE_ROWS[bank_id], bank_id
+    assert truth(rb01_full[1])["rows"] == 340_164
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda d: d.update(seeds=1), "seeds\n  Unexpected keyword argument"),
+    (lambda d: d["borrower_types"]["micro_owner"].update(new_per_mnth=3),
+     "borrower_types.micro_owner.new_per_mnth\n  Unexpected keyword argument"),
+    (lambda d: d["counties"][0].update(code=320102), "counties.0.code\n  Input should be a valid string"),
+    (lambda d: d.pop("seed"), "seed\n  Field required"),
+    (lambda d: d.update(ecm_gamma=0.1), "ecm_gamma must be negative"),
+], ids=["unknown key", "unknown nested key", "unquoted code", "missing key", "failed check"])
+def test_load_config_rejects_a_bad_bank_file(tmp_path, edit, message):
+    data = yaml.safe_load((DEMO_CONFIG_DIR / "CB01.yaml").read_text(encoding="utf-8"))
+    path = tmp_path / "CB01.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert load_config(path) == synth.DEMO_BANKS["CB01"]
+    edit(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path}: ") and message in str(raised.value)
+
+
 def test_scaled_hits_the_row_count():
-    config = synth.scaled(synth.CB01, 200_000)
+    config = synth.scaled(synth.DEMO_BANKS["CB01"], 200_000)
     assert 150_000 <= synth.count_rows(config) <= 250_000
 
 

@@ -1,0 +1,103 @@
+"""The rows of a window month: the live book in the contract's columns (steps 4, 5 and 8 of the package docstring)."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pucredit.config.policy import Policy
+from pucredit.contract.schema import RISK_CLASSES, TAPE_COLUMNS
+from pucredit.synth.dgp import PRICING_CODES, Book, scheduled_balance
+from pucredit.synth.months import month_end
+from pucredit.synth.params import GUARANTEE_CODES, REPAYMENT_CODES, TYPES, BankConfig
+
+RISK_CODES = tuple(RISK_CLASSES)
+ID_DIGITS = 9  # loan_id "L" + 9 digits, borrower_id "B" + 9 digits: fixed width, so text order = number order
+TRANSIENT_DPD = (1, 60)  # days past due of a special-mention month that cures
+DPD_CLASS_BOUNDS = (60, 90, 180, 360)  # special_mention from 60 (defaulted), substandard 90, doubtful 180, loss 360
+
+_ARROW_TYPES = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number": pa.float64(),
+                "integer": pa.int32(), "bool": pa.bool_()}
+TAPE_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind], nullable=False) for c in TAPE_COLUMNS])
+
+
+class Tables:
+    """Turns the live book of a window month into the contract's columns (steps 4, 5, 8)."""
+
+    def __init__(self, cfg: BankConfig, policy: Policy, rng: np.random.Generator):
+        self.cfg, self.rng = cfg, rng
+        self.counties = pa.array([c.code for c in cfg.counties], pa.string())
+        self.branches = pa.array([f"{cfg.bank_id}-{c.code}-{j + 1:02d}" for c in cfg.counties
+                                  for j in range(c.branches)], pa.string())
+        self.key_county = np.array([c.is_key_county or c.code in policy.key_counties.county_codes
+                                    for c in cfg.counties])
+        self.key_county_flag = np.array([c.is_key_county for c in cfg.counties])
+        self.poverty_area = np.array([c.is_poverty_area for c in cfg.counties])
+        self.county_area = np.array([c.is_county_area for c in cfg.counties])
+        self.npl_codes = [RISK_CODES.index(c) for c in policy.npl.risk_classes]
+
+    def snapshot(self, book: Book, t: int) -> tuple[pa.Table, dict]:
+        """The month's rows as an Arrow table, and the month's balances by segment."""
+        cfg, rng = self.cfg, self.rng
+        n = len(book["loan"])
+        k = t - book["orig_month"]
+        defaulted = book["default_month"] >= 0
+        transient = ~defaulted & (rng.random(n) < cfg.special_mention_monthly)
+        dpd = np.where(defaulted, book["default_dpd"] + 30 * (t - book["default_month"]),
+                       np.where(transient, rng.integers(*TRANSIENT_DPD, size=n), 0)).astype(np.int32)
+        risk_class = np.select([transient, dpd >= DPD_CLASS_BOUNDS[3], dpd >= DPD_CLASS_BOUNDS[2],
+                                dpd >= DPD_CLASS_BOUNDS[1], dpd >= DPD_CLASS_BOUNDS[0]],
+                               [RISK_CODES.index(c) for c in
+                                ("special_mention", "loss", "doubtful", "substandard", "special_mention")],
+                               RISK_CODES.index("normal"))
+        utilisation = rng.uniform(cfg.revolving_utilisation_min, 1.0, size=n)
+        balance = np.where(defaulted, book["default_balance"],
+                           scheduled_balance(book["amount"], book["rate"], book["term"], book["repayment"], k,
+                                              utilisation))
+        county = book["county"]
+        columns = {
+            "bank_id": pa.array([cfg.bank_id], pa.string()).take(np.zeros(n, np.int64)),
+            "as_of": pa.array(np.full(n, month_end([t])[0], np.int32)).cast(pa.date32()),
+            "loan_id": id_text("L", book["loan"]),
+            "borrower_id": id_text("B", book["borrower"]),
+            "borrower_type": _codes(TYPES, book["btype"]),
+            "is_business": pa.array(book["is_business"]),
+            "credit_line_cny": pa.array(book["line"]),
+            "amount_cny": pa.array(book["amount"]),
+            "balance_cny": pa.array(balance),
+            "origination_date": pa.array(book["orig_day"]).cast(pa.date32()),
+            "maturity_date": pa.array(book["mat_day"]).cast(pa.date32()),
+            "rate_pct": pa.array(book["rate"]),
+            "is_agri": pa.array(book["is_agri"]),
+            "is_first_loan": pa.array(book["is_first"]),
+            "is_renewal": pa.array(book["is_renewal"]),
+            "guarantee": _codes(GUARANTEE_CODES, book["guarantee"]),
+            "risk_class": _codes(RISK_CODES, risk_class),
+            "days_past_due": pa.array(dpd),
+            "county_code": self.counties.take(county),
+            "pricing_base": _codes(PRICING_CODES, book["pricing"]),
+            "fee_third_party_cny": pa.array(book["fee3"]),
+            "fee_bank_cny": pa.array(book["feeb"]),
+            "repayment": _codes(REPAYMENT_CODES, book["repayment"]),
+            "branch_id": self.branches.take(book["branch"]),
+            "is_poverty_area": pa.array(self.poverty_area[county]),
+            "is_key_county": pa.array(self.key_county_flag[county]),
+            "is_poverty_household": pa.array(book["poverty_hh"]),
+        }
+        npl = np.isin(risk_class, self.npl_codes)
+        masks = {"inclusive_smb": book["seg_smb"], "inclusive_agri": book["seg_agri"],
+                 "key_county": self.key_county[county], "poverty_area": self.poverty_area[county],
+                 "poverty_household": book["poverty_hh"], "tape": np.ones(n, bool)}
+        stocks = {name: {"balance_cny": float(balance[mask].sum()), "npl_cny": float(balance[mask & npl].sum()),
+                         "loans": int(mask.sum())} for name, mask in masks.items()}
+        stocks["tape"]["county_area_cny"] = float(balance[self.county_area[county]].sum())
+        return pa.Table.from_pydict(columns, schema=TAPE_SCHEMA), stocks
+
+
+def id_text(prefix: str, numbers: np.ndarray) -> pa.Array:
+    text = pc.utf8_lpad(pc.cast(pa.array(numbers, pa.int64()), pa.string()), ID_DIGITS, "0")
+    return pc.binary_join_element_wise(prefix, text, "")
+
+
+def _codes(codes: tuple[str, ...], index: np.ndarray) -> pa.Array:
+    return pa.array(codes, pa.string()).take(np.asarray(index, dtype=np.int64))
