@@ -12,7 +12,6 @@ several banks start kernels at once).
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -54,17 +53,28 @@ class RunResult:
 
 
 def report_notebooks() -> list[Path]:
-    """The analysis notebooks in reading order (notebooks/NN_name.ipynb)."""
-    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    """The analysis notebooks in reading order: their jupytext sources, notebooks/NN_name.py."""
+    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
+
+
+def read_notebook(path: Path):
+    """A notebook from its jupytext py:percent source (or an .ipynb), as an nbformat NotebookNode."""
+    import jupytext
+
+    return jupytext.read(path)
+
+
+def executed_name(source: Path) -> str:
+    """The executed notebook's file name in a report folder: ``01_volume.py`` runs into ``01_volume.ipynb``."""
+    return f"{source.stem}.ipynb"
 
 
 def declared_parameters(notebook: Path) -> set[str]:
     """Names the notebook's ``parameters`` cell declares (``name: type = value`` or ``name = value``)."""
     import re
 
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    source = "".join(next(("".join(c["source"]) for c in cells
-                           if "parameters" in c.get("metadata", {}).get("tags", [])), ""))
+    cells = read_notebook(notebook).cells
+    source = next((c.source for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), "")
     return set(re.findall(r"^([A-Za-z_]\w*)\s*[:=]", source, flags=re.M))
 
 
@@ -98,7 +108,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict, timeout: int 
     for attempt in range(1, KERNEL_START_TRIES + 1):
         try:
             papermill.execute_notebook(
-                str(source), str(target), parameters=parameters, kernel_name="python3", progress_bar=False,
+                read_notebook(source), str(target), parameters=parameters, kernel_name="python3", progress_bar=False,
                 execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR), kernel_manager_class=_kernel_manager_class(),
                 log_output=False,
             )
@@ -228,16 +238,16 @@ def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | Non
     returned, never raised (the batch goes on)."""
     if progress:
         progress(prepared.result.bank_id, f"running {source.stem}")
-    executed = prepared.staging / source.name
+    executed = prepared.staging / executed_name(source)
     folders = {"export_dir": prepared.staging, "audit_dir": prepared.audits}
     declared = declared_parameters(source)
     exports = {name: str(folder) for name, folder in folders.items() if name in declared}
     try:
         execute_notebook(source, executed, {**prepared.parameters, **exports}, timeout)
     except Exception as exc:
-        return NotebookOutcome(source.name, *_failure_details(exc))
+        return NotebookOutcome(executed.name, *_failure_details(exc))
     export_html(executed, executed.with_suffix(".html"))
-    return NotebookOutcome(source.name)
+    return NotebookOutcome(executed.name)
 
 
 def finish_bank(prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> RunResult:
