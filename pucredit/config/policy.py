@@ -187,6 +187,13 @@ class Policy(_Strict):
         unknown = [where for where, name in named if name not in self.segments]
         if unknown:
             raise ValueError(f"{', '.join(unknown)}: not a segment of this file ({', '.join(self.segments)})")
+        def refers_back(name: str, path: tuple[str, ...]) -> bool:
+            return name in path or any(refers_back(r.within, (*path, name))
+                                       for r in self.segments[name].rules if r.within)
+
+        looping = [name for name in self.segments if refers_back(name, ())]
+        if looping:  # within: chains must end
+            raise ValueError(f"segments {', '.join(looping)}: their rules refer back to them through within:")
         targeted = [t.segment for t in self.targets.targets]
         if len(targeted) != len(set(targeted)):
             raise ValueError("targets: one target per segment")
