@@ -691,3 +691,20 @@ def test_batch_refuses_two_bank_files_with_one_bank_id(tmp_path, capsys):
     code = cli.main(["batch", str(first), str(second), "--period", TINY_PERIOD, "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2 and "duplicate_bank" not in err and "the same bank_id" in err and "again.yaml" in err
+
+
+def test_the_tape_is_read_and_validated_once_per_bank(tmp_path):
+    """The run validates the tape before the first notebook; the notebooks read the prepared copy. The tape
+    file is moved away as soon as the first notebook starts: every report must still be made from it."""
+    write_csv(tmp_path / "tape.csv", tiny_rows())
+    bank = write_bank(tmp_path, "0102", "tape.csv")
+    hidden = tmp_path / "moved-away.csv"
+
+    def progress(bank_id, message):
+        if message.startswith("running") and not hidden.exists():
+            (tmp_path / "tape.csv").rename(hidden)
+
+    result = run_bank(bank, TINY_PERIOD, tmp_path / "reports", progress=progress)
+    assert hidden.exists() and result.status == "ok", result.error
+    assert result.notebooks == [executed_name(nb) for nb in report_notebooks()]
+    assert not list((tmp_path / "reports" / "0102").glob(".*")), "the prepared copy is removed"
