@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_STAMP := data/demo/.built
 export SM_FORMULA_ENGINE := formulaic
 
-.PHONY: install data demo test test-fast lab pin lock clean
+.PHONY: install data notebooks demo test test-fast lab lock clean
 
 install: $(VENV)/.installed
 
@@ -29,8 +29,13 @@ $(DEMO_STAMP): $(VENV)/.installed $(wildcard pucredit/synth/*.py pucredit/synth/
 demo: data
 	$(PY) -m pucredit demo
 
-# Unit tests, then every notebook on the demo data; cells marked NBVAL_CHECK_OUTPUT must reproduce.
-test: data
+# The notebooks are jupytext text files (notebooks/*.py, the files to edit and review); their .ipynb
+# twins are generated here, paired, so JupyterLab opens them and saves both.
+notebooks: $(VENV)/.installed
+	$(VENV)/bin/jupytext --quiet --to ipynb notebooks/[0-9][0-9]_*.py notebooks/peers.py
+
+# Unit, known-truth and end-to-end tests, then every notebook run top to bottom on the demo data (nbval).
+test: data notebooks
 	$(PY) -m pytest tests notebooks --nbval-lax
 
 # Everything but the notebook and batch executions (tests/e2e), in a few minutes.
@@ -38,13 +43,8 @@ test-fast: data
 	$(PY) -m pytest tests -m "not slow"
 
 # JupyterLab on notebooks/ with this environment as the kernel.
-lab: data
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
-
-# Re-execute the notebooks on the demo data and store the outputs of the NBVAL_CHECK_OUTPUT cells
-# (on purpose, after a change that moves the demo figures); all other cells stay without outputs.
-pin: data
-	$(PY) tools/pin_outputs.py notebooks/[0-9][0-9]_*.ipynb notebooks/peers.ipynb
+lab: data notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Re-resolve requirements.lock from pyproject.toml in a scratch environment (on purpose only).
 lock:

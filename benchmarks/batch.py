@@ -37,7 +37,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from pucredit.pipeline.batch import run_batch
 from pucredit.config.paths import BANKS_DIR
-from pucredit.pipeline.run import execute_notebook, report_notebooks
+from pucredit.pipeline.run import execute_notebook, read_notebook, report_notebooks
 
 SPEEDUP_GOAL = 1.8
 FIXED_COST_GOAL = 1.5
@@ -47,7 +47,7 @@ def report_imports() -> list[str]:
     """The import lines of the report notebooks, in first-seen order."""
     lines: list[str] = []
     for path in report_notebooks():
-        for cell in nbformat.read(path, as_version=4).cells:
+        for cell in read_notebook(path).cells:
             if cell.cell_type == "code":
                 lines += [line for line in cell.source.splitlines()
                           if line.startswith(("import ", "from ")) and line not in lines]

@@ -52,7 +52,7 @@ def compute_metrics(tape: Tape, bank_id: str, period: Period | str, policy: Poli
         risk=risk.metrics(bank, period, stocks),
         quality=QualityMetrics(
             rows=int(bank_rows),
-            tape_rows=int(tape.con.execute("SELECT count(*) FROM tape").fetchone()[0]),
+            tape_rows=tape.file_rows,
             errors=tape.findings.n_errors,
             warnings=tape.findings.n_warnings,
             by_rule=tape.findings.by_rule(),

@@ -23,7 +23,8 @@ from pucredit.analyses.document import read_metrics
 from pucredit.contract.errors import InputError, Problem, check_model
 from pucredit.config.paths import NOTEBOOKS_DIR
 
-PEERS_NOTEBOOK = NOTEBOOKS_DIR / "peers.ipynb"
+PEERS_NOTEBOOK = NOTEBOOKS_DIR / "peers.py"  # its jupytext source; it runs into peers.ipynb
+PEERS_EXECUTED = "peers.ipynb"
 PEERS_FOLDER = "_peers"
 KEY_FILE = "peers_key.csv"
 MODIFIED_Z = 3.5  # Iglewicz and Hoaglin's cut-off for the modified z-score
@@ -253,7 +254,7 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     root = Path(root).resolve()
     load(root, period)  # bad input stops here, before a kernel starts
     target = Path(out).resolve() if out else root / PEERS_FOLDER / period
-    if target.exists() and not (target / PEERS_NOTEBOOK.name).is_file():
+    if target.exists() and not (target / PEERS_EXECUTED).is_file():
         raise InputError(Problem(file=str(target), rule="would_overwrite",
                                  message="the folder exists and is not a peer report; it is not replaced",
                                  accepted="a new folder, or a previous peer report's folder"))
@@ -262,7 +263,7 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        executed = staging / PEERS_NOTEBOOK.name
+        executed = staging / PEERS_EXECUTED
         key = key_path(target)  # letters already circulated are kept
         execute_notebook(PEERS_NOTEBOOK, executed, {
             "root": str(root), "period": period, "anonymise": anonymous, "lang": lang, "export_dir": str(staging),

@@ -370,6 +370,9 @@ def restore_ids(tape: Tape, sample: pd.DataFrame, key: str) -> pd.DataFrame:
     The key must reproduce every pseudonymised id of the sample from the tape's raw id on the same row;
     otherwise it is not the key the tape was read with, and nothing is restored.
     """
+    if not tape.plain_has_raw_ids:
+        raise InputError(Problem(file="pseudonym_key_file", rule="no_raw_ids", message="raw ids are not in a run's "
+                                 "prepared tape", accepted="run the quality notebook on the tape itself, without context"))
     rows = pd.DataFrame({"_row": sample["source_row"].astype("int64").unique()})
     name = "_audit_rows"
     tape.con.register(name, rows)

@@ -9,6 +9,7 @@ rules (notice 二(一); CONTRACT §1.4) and builds its originations (flows).
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ class Tape:
     key: str | None = None  # pseudonymisation key (None: $PUCREDIT_PSEUDONYM_KEY or the process's own)
     totals_path: Path | None = None
     totals_sha256: str | None = None
+    plain_has_raw_ids: bool = True  # tape_plain holds raw borrower ids (False for a prepared tape: pseudonyms)
+    file_rows: int = 0  # rows of the whole file, all banks
     _banks: dict = field(default_factory=dict)
 
     @property
@@ -81,6 +84,26 @@ class Tape:
         if cache_key not in self._banks:
             self._banks[cache_key] = Bank.build(self, str(bank_id), policy, len(self._banks))
         return self._banks[cache_key]
+
+    def save_prepared(self, bank_id: str, folder: Path) -> Path:
+        """Write one bank's validated rows (borrower ids pseudonymised), its per-loan facts, totals, the LPR
+        table and the findings into ``folder``, for :func:`open_prepared`: the report notebooks of a run read
+        the tape from there instead of reading and validating it again. No raw borrower id is written."""
+        folder.mkdir(parents=True, exist_ok=True)
+        key = self.key
+        facts = (f"* REPLACE ({pseudonym_sql('borrower_id', key)} AS borrower_id, "
+                 f"{pseudonym_sql('borrower_id_hi', key)} AS borrower_id_hi)")
+        copies = [("tape", "*", "tape"), ("loan_facts", facts, "loan_facts")]
+        if self.totals_path is not None:
+            copies.append(("totals", "*", "totals"))
+        for name, columns, table in copies:
+            self.con.execute(f"COPY (SELECT {columns} FROM {table} WHERE bank_id = ?) TO "
+                             f"{sql_quote(str(folder / f'{name}.parquet'))} (FORMAT parquet)", [bank_id])
+        meta = {"path": self.path, "sha256": self.sha256, "source": self.source, "findings": self.findings,
+                "file_rows": self.file_rows,
+                "lpr": self.lpr, "totals_path": self.totals_path, "totals_sha256": self.totals_sha256}
+        (folder / PREPARED_META).write_bytes(pickle.dumps(meta))
+        return folder
 
     def close(self) -> None:
         self.con.close()
@@ -122,7 +145,7 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
         con.execute(f"CREATE VIEW tape AS SELECT * REPLACE ({pseudonym_sql('borrower_id', key)} AS borrower_id)"
                     " FROM tape_plain")
         result = Tape(con=con, path=Path(path), sha256=file_sha256(Path(path)), source=source,
-                      findings=findings, lpr=lpr_table, workdir=workdir, key=key)
+                      findings=findings, lpr=lpr_table, workdir=workdir, key=key, file_rows=int(rows))
         if totals is not None:
             totals_source = open_source(con, totals, TOTALS_COLUMNS, "totals_raw", workdir)
             con.execute(f"CREATE VIEW totals AS SELECT {normalised_select(totals_source, TOTALS_COLUMNS)} FROM totals_raw")
@@ -132,6 +155,39 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
                 check_tape_against_totals(con, str(path), str(totals), findings)
             result.totals_path, result.totals_sha256 = Path(totals), file_sha256(Path(totals))
         return result
+    except BaseException:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+PREPARED_META = "tape.pickle"  # what open_prepared needs besides the Parquet files
+
+
+def open_prepared(folder: str | Path) -> Tape:
+    """A tape that :meth:`Tape.save_prepared` wrote: the same views (``tape``, ``tape_plain``, ``loan_facts``,
+    ``totals``) over its Parquet files and the same findings, with no reading or validation."""
+    folder = Path(folder)
+    meta = pickle.loads((folder / PREPARED_META).read_bytes())
+    workdir = make_workdir()
+    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill")})
+    try:
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:
+            pass
+        reference.register_lpr(con, meta["lpr"])
+        for name in ("tape_plain", "loan_facts", "totals"):
+            path = folder / f"{'tape' if name == 'tape_plain' else name}.parquet"
+            if path.exists():
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({sql_quote(str(path))})")
+        rows = con.execute("SELECT count(*) FROM tape_plain").fetchone()[0]
+        con.execute(f"SET memory_limit = '{memory_limit(rows)}'")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("CREATE VIEW tape AS SELECT * FROM tape_plain")
+        return Tape(con=con, path=meta["path"], sha256=meta["sha256"], source=meta["source"],
+                    findings=meta["findings"], lpr=meta["lpr"], workdir=workdir, totals_path=meta["totals_path"],
+                    totals_sha256=meta["totals_sha256"], plain_has_raw_ids=False, file_rows=meta["file_rows"])
     except BaseException:
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -203,14 +259,14 @@ class Bank:
         window_start = months[0].replace(day=1)
         # First snapshot rows are picked from the plain view and pseudonymised after: hashing the
         # borrower ids of the originations only, not of every row.
+        borrower = pseudonym_sql("p.borrower_id", tape.key) if tape.plain_has_raw_ids else "p.borrower_id"
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {originations} AS
             WITH firsts AS (
                 SELECT first_row AS _row FROM loan_facts
                 WHERE bank_id = {bank} AND orig >= ?
             ), first_rows AS (
-                SELECT p.* REPLACE ({pseudonym_sql('p.borrower_id', tape.key)} AS borrower_id)
-                FROM tape_plain p SEMI JOIN firsts USING (_row)
+                SELECT p.* REPLACE ({borrower} AS borrower_id) FROM tape_plain p SEMI JOIN firsts USING (_row)
             )
             SELECT o.*, l.lpr_1y_pct,
                    CASE o.pricing_base WHEN 'lpr_1y' THEN l.lpr_1y_pct WHEN 'lpr_5y' THEN l.lpr_5y_pct END AS lpr_pct,

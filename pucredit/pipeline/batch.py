@@ -19,7 +19,8 @@ from pathlib import Path
 
 from pucredit.contract.errors import InputError, Problem
 from pucredit.config.paths import write_text_atomic
-from pucredit.pipeline.run import NotebookOutcome, PreparedBank, RunResult, finish_bank, prepare_bank, report_notebooks, run_report_notebook
+from pucredit.pipeline.run import (NotebookOutcome, PreparedBank, RunResult, executed_name, finish_bank, prepare_bank,
+                                   report_notebooks, run_report_notebook)
 
 MANIFEST = "manifest.json"
 
@@ -146,7 +147,7 @@ class _Scheduler:
             try:
                 outcome = future.result()
             except Exception as exc:
-                outcome = NotebookOutcome(source.name, None, f"worker failed: {type(exc).__name__}: {exc}")
+                outcome = NotebookOutcome(executed_name(source), None, f"worker failed: {type(exc).__name__}: {exc}")
             state["outcomes"][source.name] = outcome
             if outcome.error is not None:
                 for other in state["open"]:

@@ -12,7 +12,6 @@ several banks start kernels at once).
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -54,17 +53,28 @@ class RunResult:
 
 
 def report_notebooks() -> list[Path]:
-    """The analysis notebooks in reading order (notebooks/NN_name.ipynb)."""
-    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    """The analysis notebooks in reading order: their jupytext sources, notebooks/NN_name.py."""
+    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
+
+
+def read_notebook(path: Path):
+    """A notebook from its jupytext py:percent source (or an .ipynb), as an nbformat NotebookNode."""
+    import jupytext
+
+    return jupytext.read(path)
+
+
+def executed_name(source: Path) -> str:
+    """The executed notebook's file name in a report folder: ``01_volume.py`` runs into ``01_volume.ipynb``."""
+    return f"{source.stem}.ipynb"
 
 
 def declared_parameters(notebook: Path) -> set[str]:
     """Names the notebook's ``parameters`` cell declares (``name: type = value`` or ``name = value``)."""
     import re
 
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    source = "".join(next(("".join(c["source"]) for c in cells
-                           if "parameters" in c.get("metadata", {}).get("tags", [])), ""))
+    cells = read_notebook(notebook).cells
+    source = next((c.source for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), "")
     return set(re.findall(r"^([A-Za-z_]\w*)\s*[:=]", source, flags=re.M))
 
 
@@ -98,7 +108,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict, timeout: int 
     for attempt in range(1, KERNEL_START_TRIES + 1):
         try:
             papermill.execute_notebook(
-                str(source), str(target), parameters=parameters, kernel_name="python3", progress_bar=False,
+                read_notebook(source), str(target), parameters=parameters, kernel_name="python3", progress_bar=False,
                 execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR), kernel_manager_class=_kernel_manager_class(),
                 log_output=False,
             )
@@ -167,6 +177,7 @@ class PreparedBank:
     target: Path
     failures: Path
     audits: Path
+    context: Path  # the validated tape and metrics the notebooks read (report.context.setup)
     started: float  # time.time(): comparable across the batch's processes
 
 
@@ -180,8 +191,10 @@ class NotebookOutcome:
 def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_DIR, *,
                  owner_pid: int | None = None, progress: Progress = None) -> PreparedBank | RunResult:
     """Validate the bank file, parameters and tape, compute the metrics and write them into a fresh staging
-    folder (named after ``owner_pid``, the process that will move it into place). A bank that cannot run
-    comes back as its final RunResult: ``bad_input``, or ``failed`` when the metrics failed on valid input."""
+    folder (named after ``owner_pid``, the process that will move it into place), and the validated tape into
+    the report context beside it, which every notebook reads: the tape is read and validated once per bank.
+    A bank that cannot run comes back as its final RunResult: ``bad_input``, or ``failed`` when the metrics
+    failed on valid input."""
     from pucredit.analyses.metrics import compute_metrics, default_policy_year
     from pucredit.config.periods import parse_period
     from pucredit.config.policy import load_policy
@@ -191,6 +204,7 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
     started = time.time()
     out_root = Path(out_root).resolve()
     result = RunResult(bank_id="?", bank_file=str(bank_yaml), period=str(period), status="bad_input")
+    context = None
     try:
         bank = load_bank(bank_yaml)
         result.bank_id = bank.bank_id
@@ -198,28 +212,36 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
         result.period = parsed.label
         policy = load_policy(bank.policy or default_policy_year(parsed))
         parameters = check_parameters(bank_file=str(bank.path), period=parsed.label, lang=bank.lang,
-                                      policy=str(policy.year) if bank.policy is None else bank.policy).model_dump()
+                                      policy=str(policy.year) if bank.policy is None else bank.policy
+                                      ).model_dump(exclude={"context"})  # set per notebook, where declared
         if progress:
             progress(bank.bank_id, "validating tape")
+        target = out_root / bank.bank_id / parsed.label
+        context = target.with_name(f".{parsed.label}.context-{owner_pid or os.getpid()}")
+        _remove_abandoned(target)
+        shutil.rmtree(context, ignore_errors=True)
         with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
             tape.raise_for_errors()
             metrics = compute_metrics(tape, bank.bank_id, parsed, policy)
+            tape.save_prepared(bank.bank_id, context)
+        metrics.write(context / "metrics.json")
     except InputError as exc:
         result.error = str(exc)[:4000]
     except Exception as exc:  # an analysis that failed on valid input: recorded, the batch goes on
         result.status, result.error = "failed", f"metrics: {type(exc).__name__}: {exc}"[:4000]
     if result.error:
+        if context is not None:
+            shutil.rmtree(context, ignore_errors=True)
         result.seconds = round(time.time() - started, 2)
         return result
-    target = out_root / bank.bank_id / parsed.label
     staging = target.with_name(f".{parsed.label}.staging-{owner_pid or os.getpid()}")
-    _remove_abandoned(target)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     metrics.write(staging / "metrics.json")
     return PreparedBank(result=result, parameters=parameters, staging=staging, target=target,
                         failures=out_root / FAILURES / bank.bank_id / parsed.label,
-                        audits=out_root / AUDITS / bank.bank_id / parsed.label, started=started)
+                        audits=out_root / AUDITS / bank.bank_id / parsed.label, context=context,
+                        started=started)
 
 
 def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | None,
@@ -228,16 +250,16 @@ def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | Non
     returned, never raised (the batch goes on)."""
     if progress:
         progress(prepared.result.bank_id, f"running {source.stem}")
-    executed = prepared.staging / source.name
-    folders = {"export_dir": prepared.staging, "audit_dir": prepared.audits}
+    executed = prepared.staging / executed_name(source)
+    folders = {"export_dir": prepared.staging, "audit_dir": prepared.audits, "context": prepared.context}
     declared = declared_parameters(source)
     exports = {name: str(folder) for name, folder in folders.items() if name in declared}
     try:
         execute_notebook(source, executed, {**prepared.parameters, **exports}, timeout)
     except Exception as exc:
-        return NotebookOutcome(source.name, *_failure_details(exc))
+        return NotebookOutcome(executed.name, *_failure_details(exc))
     export_html(executed, executed.with_suffix(".html"))
-    return NotebookOutcome(source.name)
+    return NotebookOutcome(executed.name)
 
 
 def finish_bank(prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> RunResult:
@@ -269,6 +291,7 @@ def finish_bank(prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> RunR
         return result
     finally:
         shutil.rmtree(prepared.staging, ignore_errors=True)
+        shutil.rmtree(prepared.context, ignore_errors=True)
         result.seconds = round(time.time() - prepared.started, 2)
 
 
@@ -291,6 +314,7 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
                 break
     except BaseException:  # interrupted: nothing half-done is moved into place
         shutil.rmtree(prepared.staging, ignore_errors=True)
+        shutil.rmtree(prepared.context, ignore_errors=True)
         raise
     return finish_bank(prepared, outcomes)
 
@@ -306,7 +330,7 @@ def _remove_abandoned(target: Path) -> None:
             continue
         if kind.endswith(".old") and not target.exists():
             folder.rename(target)
-        elif kind.endswith((".old", ".staging")):
+        elif kind.endswith((".old", ".staging", ".context")):
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -22,12 +22,12 @@ from pucredit.analyses import volume
 from pucredit.config.banks import BankFile, load_bank
 from pucredit.contract.errors import check_model
 from pucredit.report.labels import label
-from pucredit.analyses.document import MetricsDocument
+from pucredit.analyses.document import MetricsDocument, read_metrics
 from pucredit.analyses.metrics import compute_metrics, default_policy_year
 from pucredit.config.paths import BANKS_DIR
 from pucredit.config.periods import Period, parse_period
 from pucredit.config.policy import Policy, load_policy
-from pucredit.engine.tape import Bank, Tape, open_tape
+from pucredit.engine.tape import Bank, Tape, open_prepared, open_tape
 
 
 class NotebookParameters(BaseModel):
@@ -39,8 +39,9 @@ class NotebookParameters(BaseModel):
     period: str
     lang: Literal["", "zh", "en"] = ""
     policy: str = ""
+    context: str = ""  # set by pucredit run: the prepared tape and metrics of this bank and period
 
-    @field_validator("bank_file", "period", "policy", mode="before")
+    @field_validator("bank_file", "period", "policy", "context", mode="before")
     @classmethod
     def _text(cls, value):
         if not isinstance(value, str):
@@ -57,7 +58,7 @@ class NotebookParameters(BaseModel):
 
 def check_parameters(**params) -> NotebookParameters:
     return check_model(NotebookParameters, params, "bank_file (text), period (2024, 2024H1, 2024Q3, 2024-05), "
-                                                   "lang (zh or en), policy (year or file)")
+                                                   "lang (zh or en), policy (year or file), context (a folder)")
 
 
 def bank_file_path(name: str) -> Path:
@@ -129,17 +130,27 @@ class Report:
         self.tape.close()
 
 
-def setup(bank_file: str, period: str, lang: str = "", policy: str = "") -> Report:
-    """Check a notebook's parameters, open the bank's tape (validated) and classify it. Notice 五(十一)."""
-    params = check_parameters(bank_file=bank_file, period=period, lang=lang, policy=policy)
+def setup(bank_file: str, period: str, lang: str = "", policy: str = "", context: str = "") -> Report:
+    """Check a notebook's parameters, open the bank's tape (validated) and classify it. Notice 五(十一).
+
+    With ``context`` (a folder ``pucredit run`` prepared), the tape is the validated copy there and the
+    metrics the run's own metrics.json: no notebook reads or validates the tape again.
+    """
+    params = check_parameters(bank_file=bank_file, period=period, lang=lang, policy=policy, context=context)
     bank_file = load_bank(bank_file_path(params.bank_file))
     period = parse_period(params.period)
     policy = load_policy(params.policy or bank_file.policy or default_policy_year(period))
-    tape = open_tape(bank_file.tape, bank_file.totals, lpr=bank_file.lpr)
-    tape.raise_for_errors()
+    if params.context:
+        tape, doc = open_prepared(params.context), read_metrics(Path(params.context) / "metrics.json")
+    else:
+        tape, doc = open_tape(bank_file.tape, bank_file.totals, lpr=bank_file.lpr), None
+        tape.raise_for_errors()
     plotting.setup()
-    return Report(bank_file=bank_file, period=period, policy=policy, lang=params.lang or bank_file.lang,
-                  tape=tape, bank=tape.bank(bank_file.bank_id, policy))
+    report = Report(bank_file=bank_file, period=period, policy=policy, lang=params.lang or bank_file.lang,
+                    tape=tape, bank=tape.bank(bank_file.bank_id, policy))
+    if doc is not None:
+        report.__dict__["doc"] = doc  # the cached value of Report.doc: the run's metrics.json itself
+    return report
 
 
 # ---------------------------------------------------------------- table formatting

@@ -6,38 +6,30 @@ import re
 import nbformat
 import pytest
 
-from pucredit.pipeline.run import REMOVE_FROM_HTML_TAG, report_notebooks
+from pucredit.analyses.peers import PEERS_NOTEBOOK
+from pucredit.pipeline.run import executed_name, read_notebook, report_notebooks
 
-MARK = "# NBVAL_CHECK_OUTPUT"
 NOTEBOOKS = report_notebooks()
 PARAMETER_LINE = re.compile(r'^(\w+): (str|int|float|bool) = .+  # .+$')
+MAX_CELL_LINES = 10  # a cell is a call and a sentence; logic belongs in the package
+MAX_CODE_LINES = 300  # all notebooks together
 
 
 @pytest.fixture(params=NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def notebook(request):
-    return nbformat.read(request.param, as_version=4)
+    return read_notebook(request.param)
 
 
 def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
+def code_lines(cell) -> list[str]:
+    return [line for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
 def test_there_are_report_notebooks():
-    assert NOTEBOOKS, "no notebooks/NN_name.ipynb found"
-
-
-def test_only_pinned_cells_carry_outputs(notebook):
-    for cell in code_cells(notebook):
-        if MARK in cell.source:
-            # nbval compares nothing in a cell whose execution count is empty
-            assert cell.outputs and cell.execution_count, f"pinned cell without outputs:\n{cell.source}"
-            assert REMOVE_FROM_HTML_TAG in cell.metadata.get("tags", []), "pinned cells stay out of the HTML"
-        else:
-            assert not cell.outputs and cell.execution_count is None, f"committed outputs:\n{cell.source[:200]}"
-
-
-def test_each_notebook_pins_its_headline(notebook):
-    assert any(MARK in c.source for c in code_cells(notebook))
+    assert NOTEBOOKS, "no notebooks/NN_name.py found"
 
 
 def test_parameters_cell_is_annotated_and_then_checked(notebook):
@@ -49,13 +41,36 @@ def test_parameters_cell_is_annotated_and_then_checked(notebook):
     assert "report.setup(" in cells[1].source, "the cell after the parameters validates them in the package"
 
 
-def test_papermill_documents_the_parameters():
+def test_papermill_documents_the_parameters(tmp_path):
+    import nbformat
     import papermill
 
     for path in NOTEBOOKS:
-        params = papermill.inspect_notebook(str(path))
+        nbformat.write(read_notebook(path), tmp_path / "nb.ipynb")
+        params = papermill.inspect_notebook(str(tmp_path / "nb.ipynb"))
         assert {"bank_file", "period", "lang", "policy"} <= set(params), path.name
         assert all(p["help"] for p in params.values()), path.name
+
+
+def test_notebook_cells_are_short_and_the_logic_is_in_the_package():
+    """Every code cell is a few lines (issue 11: at most about 10), all notebooks together under 300."""
+    total = 0
+    for path in [*NOTEBOOKS, PEERS_NOTEBOOK]:
+        for cell in code_cells(read_notebook(path)):
+            lines = code_lines(cell)
+            assert len(lines) <= MAX_CELL_LINES, f"{path.name}: a cell of {len(lines)} lines:\n{cell.source}"
+            total += len(lines)
+    assert total < MAX_CODE_LINES, f"{total} lines of notebook code"
+
+
+def test_generated_notebooks_are_in_sync(tmp_path):
+    """The .ipynb twins (make notebooks) hold the same cells as their text sources, where they exist."""
+    for path in [*NOTEBOOKS, PEERS_NOTEBOOK]:
+        twin = path.with_suffix(".ipynb")
+        if twin.exists():
+            generated = [(c.cell_type, c.source) for c in read_notebook(twin).cells]
+            assert generated == [(c.cell_type, c.source) for c in read_notebook(path).cells], \
+                f"{twin.name} is out of date: run make notebooks"
 
 
 DEMO_BANKS = ("CB01", "RB01")  # LB01, the notebooks' default, runs under nbval in `make test`
@@ -69,9 +84,10 @@ def test_notebook_runs_on_every_demo_bank(path, bank, tmp_path):
     from pucredit.pipeline.run import execute_notebook
 
     lang = "en" if bank == "RB01" else "zh"
-    execute_notebook(path, tmp_path / path.name, {"bank_file": bank, "period": "2024", "lang": lang, "policy": ""},
+    executed_path = tmp_path / executed_name(path)
+    execute_notebook(path, executed_path, {"bank_file": bank, "period": "2024", "lang": lang, "policy": ""},
                      timeout=600)
-    executed = nbformat.read(tmp_path / path.name, as_version=4)
+    executed = nbformat.read(executed_path, as_version=4)
     outputs = [o for c in code_cells(executed) for o in c.outputs]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert not [o for o in outputs if o.get("name") == "stderr"], "warnings reach the report"
@@ -85,10 +101,11 @@ def run_every_notebook_on(tmp_path, rows: list[dict], lang: str) -> None:
     write_csv(tmp_path / "tape.csv", rows)
     (tmp_path / "T1.yaml").write_text('bank_id: "T1"\nname: "测试银行"\ntape: "tape.csv"\n', encoding="utf-8")
     for path in NOTEBOOKS:
-        execute_notebook(path, tmp_path / path.name,
+        executed = tmp_path / executed_name(path)
+        execute_notebook(path, executed,
                          {"bank_file": str(tmp_path / "T1.yaml"), "period": "2024H1", "lang": lang, "policy": ""},
                          timeout=600)
-        outputs = [o for c in code_cells(nbformat.read(tmp_path / path.name, as_version=4)) for o in c.outputs]
+        outputs = [o for c in code_cells(nbformat.read(executed, as_version=4)) for o in c.outputs]
         assert not [o for o in outputs if o.get("name") == "stderr"], path.name
 
 
