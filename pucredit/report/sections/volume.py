@@ -290,7 +290,7 @@ def national(r: Report) -> Section:
         plotting.percent_axis(ax)
         ax.set_title(r.t(panel))
         ax.set_xlabel(r.t("month"))
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8)
     axes[0].set_ylabel(r.t("growth_yoy"))
     fig.suptitle(r.t("vol_national_title"))
     fig.tight_layout()
