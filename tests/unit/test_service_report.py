@@ -40,6 +40,9 @@ def test_summary_table_shows_the_metrics(write_tape):
     assert growth["本期"] == f"{v['inclusive_smb_growth'] * 100:.2f}%"
     assert growth["是否达标"] == ("是" if v["inclusive_smb_target_met"] else "否")
     assert table.loc["普惠型小微企业贷款余额", "本期"] == f"{v['inclusive_smb_balance_cny'] / 1e8:,.2f}"
+    assert table.loc["普惠型涉农贷款余额", "本期"] == f"{v['inclusive_agri_balance_cny'] / 1e8:,.2f}"
+    assert table.loc["普惠型涉农贷款有余额户数", "本期"] == f"{v['inclusive_agri_borrowers']:,}"
+    assert table.loc["普惠型小微企业贷款有余额户数", "本期"] == f"{v['inclusive_smb_borrowers']:,}"
     assert table.loc["普惠型小微企业贷款不良率", "是否达标"] == ("是" if k["inclusive_smb_within_tolerance"] else "否")
     assert table.loc["合理性检查发现", "本期"] == "4"
     english = service_report.summary_table(metrics, lang="en")
