@@ -42,8 +42,7 @@ def segment_label(r: Report, name: str) -> str:
 def level_label(r: Report, column: str, value) -> str:
     """A breakdown's value in words: tenor in months, credit lines in 万元, codes in the report's language."""
     keys = {"tenor_band": TENOR_KEYS, "line_band": LINE_KEYS, "first_or_repeat": FIRST_KEYS}.get(column)
-    text = (label(keys[value], r.lang) if value in keys else DASH) if keys else value_label(column, value, r.lang)
-    return capitalized(r, text)
+    return (label(keys[value], r.lang) if value in keys else DASH) if keys else value_label(column, value, r.lang)
 
 
 def capitalized(r: Report, text: str) -> str:
@@ -149,7 +148,7 @@ def spreads(r: Report) -> Section:
 def _spread_frame(r: Report, by: str, table: pd.DataFrame) -> pd.DataFrame:
     t = r.t
     heading = t("pr_col_group") if by == "group" else capitalized(r, label(f"pr_by_{by}", r.lang))
-    frame = pd.DataFrame({heading: [level_label(r, by, v) for v in table.index],
+    frame = pd.DataFrame({heading: [capitalized(r, level_label(r, by, v)) for v in table.index],
                           t("pr_col_loans"): [f"{n:,}" for n in table["loans"]],
                           t("pr_col_amount"): table["amount_cny"].map(yuan_100m).to_list(),
                           t("pr_col_mean_pp"): table["mean_pp"].map(num).to_list()})
@@ -175,17 +174,16 @@ def passthrough(r: Report) -> Section:
         finding = (label("pr_pass_finding_no_half_life", r.lang, **values) if main.half_life_months is None else
                    label("pr_pass_finding", r.lang, half_life=num(main.half_life_months, 1), **values))
     fits = {**pricing.passthrough_by_segment(r.bank, r.period), "inclusive_smb": main}
-    rows = [_fit_row(r, name, fits[name]) for name in [*r.bank.segments, "all"]]
-    tables = [Table(r.t("pr_pass_caption"), pd.DataFrame(rows), note=r.t("pr_pass_note"))]
-    figures = []
+    names = [*r.bank.segments, "all"]
     events = pricing.lpr_event_view(pricing.monthly_new_rates(r.bank, r.period.end), r.tape.lpr)
+    if events.empty and all(fits[name].long_run is None for name in names):
+        return Section(finding)  # no segment can be estimated and no LPR change to look at: the one line says why
+    tables = [Table(r.t("pr_pass_caption"), pd.DataFrame([_fit_row(r, name, fits[name]) for name in names]),
+                    note=r.t("pr_pass_note"))]
     if events.empty:
-        notes = (r.t("pr_events_none"),)
-    else:
-        tables.append(Table(r.t("pr_events_caption"), _events_frame(r, events), note=r.t("pr_events_note")))
-        figures.append(_events_chart(r, events))
-        notes = ()
-    return Section(finding, tables=tuple(tables), figures=tuple(figures), notes=notes)
+        return Section(finding, tables=tuple(tables), notes=(r.t("pr_events_none"),))
+    tables.append(Table(r.t("pr_events_caption"), _events_frame(r, events), note=r.t("pr_events_note")))
+    return Section(finding, tables=tuple(tables), figures=(_events_chart(r, events),))
 
 
 def _reason(r: Report, fit) -> str:
@@ -268,7 +266,7 @@ def all_in_cost(r: Report) -> Section:
     disclosure = pricing.disclosure_table(costed.fillna({"repayment": DASH}))
     frame = pd.DataFrame({
         t("pr_col_group"): [value_label("group", g, r.lang) for g, _ in disclosure.index],
-        t("pr_col_repayment"): [level_label(r, "repayment", k) for _, k in disclosure.index],
+        t("pr_col_repayment"): [capitalized(r, level_label(r, "repayment", k)) for _, k in disclosure.index],
         t("pr_col_loans"): [f"{n:,}" for n in disclosure["loans"]],
         t("pr_col_amount"): disclosure["amount_cny"].map(yuan_100m).to_list(),
         t("pr_col_contract_rate"): disclosure["contract_rate_pct"].map(num).to_list(),
