@@ -89,7 +89,7 @@ def new_rates(r: Report) -> Section:
 
 def _rates_chart(r: Report):
     rates = pricing.monthly_segment_rates(r.bank, r.period.end)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 5.5))
     for name in ("inclusive_smb", "inclusive_agri"):
         if rates[f"{name}_rate_pct"].notna().any():
             ax.plot(rates.index, rates[f"{name}_rate_pct"], color=plotting.COLORS[name], label=segment_label(r, name))
@@ -106,7 +106,7 @@ def _rates_chart(r: Report):
             ax.scatter(points["period_end"], points["value"], marker=marker, color=plotting.COLORS["national"],
                        zorder=3, label=label("pr_national_rate", r.lang, basis=r.t(basis)))
     ax.set(title=r.t("pr_chart_rates_title"), xlabel=r.t("pr_chart_month_axis"), ylabel=r.t("pr_chart_rate_axis"))
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     fig.tight_layout()
     return fig
 
@@ -204,7 +204,7 @@ def _with_ci(value, ci, digits: int = 2) -> str:
 
 def _fit_row(r: Report, name: str, fit) -> dict:
     t = r.t
-    row = {t("pr_col_segment_regulatory"): t("pr_all_new_loans") if name == "all" else segment_label(r, name),
+    return {t("pr_col_segment_regulatory"): t("pr_all_new_loans") if name == "all" else segment_label(r, name),
            t("pr_col_long_run"): _with_ci(fit.long_run, fit.long_run_ci),
            t("pr_col_short_run"): _with_ci(fit.short_run, fit.short_run_ci),
            t("pr_col_speed"): _with_ci(fit.adjustment_speed, fit.adjustment_speed_ci),
@@ -213,7 +213,6 @@ def _fit_row(r: Report, name: str, fit) -> dict:
            f"{num(fit.bounds_test_f, 1)} ({num(fit.bounds_test_p, 3)})",
            t("pr_col_window"): f"{fit.n_months} / {fit.lpr_changes}",
            t("pr_col_note"): DASH if fit.long_run is not None else _reason(r, fit)}
-    return row
 
 
 def _event_months(events: pd.DataFrame) -> list[int]:
@@ -224,7 +223,7 @@ def _events_frame(r: Report, events: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame({r.t("pr_col_fixing"): [str(d) for d in events.index],
                           r.t("pr_col_lpr_change"): events["lpr_change_pp"].map(num).to_list()})
     for k in _event_months(events):
-        frame[label("pr_col_event_month", r.lang, k=f"{k:+d}" if k else "0")] = events[k].map(
+        frame[label("pr_col_event_month", r.lang, k=f"{k:+d}".replace("-", "−") if k else "0")] = events[k].map(
             lambda v: num(v, 3)).to_list()
     return frame
 
@@ -299,7 +298,7 @@ def _high_frame(r: Report, heading: str, labels: list[str], high: pd.DataFrame) 
 
 def _fees_chart(r: Report, gaps: pd.Series, threshold: float):
     fig, ax = plt.subplots()
-    ax.hist(gaps, bins=40, color=plotting.COLORS["inclusive_smb"])
+    ax.hist(gaps, bins=40, color=plotting.COLORS["total_loans"])  # every new loan with fees, all groups
     ax.axvline(threshold, color="black", linestyle="--",
                label=label("pr_chart_fees_threshold", r.lang, threshold=num(threshold, 1)))
     ax.set(title=r.t("pr_chart_fees_title"), xlabel=r.t("pr_chart_fees_x"), ylabel=r.t("pr_chart_fees_y"))
