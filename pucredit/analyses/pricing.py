@@ -87,8 +87,9 @@ class PassThrough:
 
 
 def half_life(speed: float | None) -> float | None:
-    """Months for half of a gap to close, ln(0.5) / ln(1 + speed); None unless −1 < speed < 0 (monotone closing)."""
-    if speed is None or not -1 < speed < 0:
+    """Months for half of a gap to close, ln(0.5) / ln(1 + speed); None unless −1 < speed < 0 (monotone closing)
+    and 1 + speed differs from 1 in floating point (a speed of about −1e-17 never closes the gap)."""
+    if speed is None or not -1 < speed < 0 or 1 + speed == 1:
         return None
     return math.log(0.5) / math.log(1 + speed)
 
