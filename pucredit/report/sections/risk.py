@@ -16,7 +16,7 @@ from pucredit.report.labels import label, value_label
 from pucredit.report.section import Section, Table
 
 DASH = "—"
-OTHER_COLORS = ("#2980b9", "#16a085", "#e67e22", "#7d3c98")
+OTHER_COLORS = ("#2980b9", "#e67e22", "#16a085", "#95a5a6")  # segments without a house colour, in turn
 LINE_BANDS = {"≤1m": "risk_line_le_1m", "1–5m": "risk_line_1_5m", "5–10m": "risk_line_5_10m", ">10m": "risk_line_gt_10m"}
 SHOWN_BRANCHES = 15
 
@@ -27,8 +27,9 @@ def _segment(r: Report, segment: str) -> str:
     return column.label_zh if r.lang == "zh" else column.label_en
 
 
-def _color(segment: str, i: int) -> str:
-    return plotting.COLORS.get(segment, OTHER_COLORS[i % len(OTHER_COLORS)])
+def _colors(segments: list[str]) -> dict[str, str]:
+    others = iter(OTHER_COLORS * len(segments))
+    return {s: plotting.COLORS[s] if s in plotting.COLORS else next(others) for s in segments}
 
 
 def _num(value, digits: int = 2) -> str:
@@ -90,8 +91,9 @@ def _tolerance_chart(r: Report, path: pd.DataFrame, segments: list[str]):
     lang = r.lang
     fig, ax = plt.subplots()
     ax.plot(path.index, path["total_npl_ratio"], color=plotting.COLORS["total_loans"], label=label("total_loans", lang))
-    for i, s in enumerate(segments):
-        ax.plot(path.index, path[f"{s}_npl_ratio"], color=_color(s, i), label=_segment(r, s))
+    colors = _colors(segments)
+    for s in segments:
+        ax.plot(path.index, path[f"{s}_npl_ratio"], color=colors[s], label=_segment(r, s))
     for j, value in enumerate(sorted({r.policy.tolerances.segments[s].value_pp for s in segments})):
         ax.plot(path.index, path["total_npl_ratio"] + value / 100, color=plotting.COLORS["total_loans"],
                 linestyle=("--", ":", "-.")[j % 3], label=label("risk_chart_limit", lang, tolerance=_num(value, 1)))
@@ -192,16 +194,21 @@ def formation(r: Report) -> Section:
         return Section(label("risk_formation_none", lang))
     rate = r.doc.risk.inclusive_smb_npl_formation_12m
     finding = label("risk_formation_short", lang) if rate is None else label("risk_formation_12m", lang, rate=pct(rate))
+    lines = {name: monthly[f"{name}_rate"] for name in ("formation", "cure") if monthly[f"{name}_rate"].fillna(0).any()}
+    notes = () if "cure" in lines else (label("risk_no_cures", lang),)
+    if not lines:
+        return Section(finding, notes=(label("risk_no_formation", lang),))
     fig, ax = plt.subplots()
-    ax.plot(monthly.index, monthly["formation_rate"], color=plotting.COLORS["inclusive_smb"], label=label("risk_formation_rate", lang))
-    ax.plot(monthly.index, monthly["cure_rate"], color=plotting.COLORS["inclusive_agri"], label=label("risk_cure_rate", lang))
+    for name, series in lines.items():
+        ax.plot(series.index, series, color=plotting.COLORS["inclusive_smb" if name == "formation" else "inclusive_agri"],
+                label=label(f"risk_{name}_rate", lang))
     plotting.percent_axis(ax)
     ax.set_title(label("risk_formation_title", lang))
     ax.set_xlabel(label("risk_axis_month", lang))
     ax.set_ylabel(label("risk_axis_share", lang))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=8)
     fig.tight_layout()
-    return Section(finding, figures=(fig,))
+    return Section(finding, figures=(fig,), notes=notes)
 
 
 def vintages(r: Report) -> Section:
@@ -219,6 +226,8 @@ def vintages(r: Report) -> Section:
     else:
         finding = label("risk_vintage_finding", lang, low=pct(at12.min()), high=pct(at12.max()),
                         quarter=at12.index[-1], latest=pct(at12.iloc[-1]))
+    if not curves.fillna(0).to_numpy().any():
+        return Section(finding, notes=(label("risk_vintage_no_default", lang),))
     drawn = curves.iloc[::2] if len(curves) > 8 else curves
     fig, ax = plt.subplots()
     cmap = plt.get_cmap("viridis")
@@ -243,6 +252,8 @@ def _factor_names(lang: str) -> dict[str, str]:
 def _level(factor: str, value: str, lang: str) -> str:
     if factor == "line_band":
         return label(LINE_BANDS[value], lang)
+    if factor == "guarantee":
+        return label(f"risk_guarantee_{value}", lang)
     return value_label(factor, value, lang)
 
 
@@ -357,7 +368,7 @@ def due_diligence(r: Report) -> Section:
     table = pd.DataFrame({
         label("risk_dd_status", lang): summary["within"].map({True: label("risk_dd_within", lang),
                                                                False: label("risk_dd_outside", lang)}),
-        label("guarantee", lang): summary["guarantee"].map(lambda g: value_label("guarantee", g, lang)),
+        label("guarantee", lang): summary["guarantee"].map(lambda g: _level("guarantee", g, lang)),
         label("risk_col_loans", lang): summary["npl_loans"].astype(int),
         label("risk_col_amount_10k", lang): summary["npl_cny"].map(yuan_10k)})
     return Section(finding, tables=(Table(label("risk_dd_caption", lang), table),), notes=(label("risk_dd_note", lang),))
