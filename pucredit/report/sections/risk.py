@@ -156,7 +156,7 @@ def _migration_table(r: Report, matrix: pd.DataFrame) -> pd.DataFrame:
     table = matrix.map(lambda x: pct(x, 1))
     table.columns = [label("risk_col_exit", lang) if c == "exit" else value_label("risk_class", c, lang) for c in table.columns]
     table.insert(0, label("risk_col_start_class", lang), [value_label("risk_class", i, lang) for i in matrix.index])
-    return table
+    return table.reset_index(drop=True)
 
 
 def migrations(r: Report) -> Section:
