@@ -34,7 +34,9 @@ def _column(r: Report, name) -> str:
     if not isinstance(name, str) or not name:
         return "—"
     column = COLUMNS_BY_NAME.get(name)
-    return column.alias if column is not None and r.lang == "zh" else name.replace("_", " ")
+    if column is not None and r.lang == "zh":
+        return column.alias
+    return name.removesuffix("_cny").removesuffix("_pct").replace("_", " ")
 
 
 def _cut_note(r: Report, shown: int, total: int, key: str) -> str:
@@ -123,6 +125,8 @@ def threshold_bunching(r: Report) -> Section:
     bunching = quality.threshold_bunching(r.bank, r.period)
     if bunching.empty:
         return Section(_t(r, "qual_bunching_none_tested"))
+    if not (bunching["below"] + bunching["above"]).sum():
+        return Section(_t(r, "qual_bunching_none_near"))
     band = r.policy.quality.threshold_band.value
     suspicious = bunching[bunching["p_value"].fillna(1) < 0.01]
     finding = (_t(r, "qual_bunching_none") if suspicious.empty else
