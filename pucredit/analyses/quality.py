@@ -141,13 +141,15 @@ def summarise(counts: pd.DataFrame, by: str | list[str] = "rule", rules: bool = 
 
 
 def findings_table(tape: Tape) -> pd.DataFrame:
-    """Every finding of the tape's validation by severity and rule, with its count and first example."""
+    """Every finding of the tape's validation by severity and rule, with its count and first example (its
+    spreadsheet row, column and value; the file is not named, a report may be circulated)."""
     first = {}
     for problem in tape.findings.problems:
-        first.setdefault((problem.severity, problem.rule), str(problem))
-    rows = [{"severity": sev, "rule": rule, "count": n, "example": first.get((sev, rule), "")}
+        first.setdefault((problem.severity, problem.rule), problem)
+    rows = [{"severity": sev, "rule": rule, "count": n,
+             **{f"example_{k}": getattr(first.get((sev, rule)), k, None) for k in ("row", "column", "value")}}
             for (sev, rule), n in sorted(tape.findings.counts.items())]
-    return pd.DataFrame(rows, columns=["severity", "rule", "count", "example"])
+    return pd.DataFrame(rows, columns=["severity", "rule", "count", "example_row", "example_column", "example_value"])
 
 
 # ------------------------------------------------------------------ series checks
