@@ -20,18 +20,14 @@ bank_file: str = "LB01"  # bank file: a name in parameters/banks/ or a path to a
 period: str = "2025H1"  # reporting period: 2024, 2024H1, 2024Q3 or 2024-05
 lang: str = ""  # report language, zh or en; empty: the bank file's choice
 policy: str = ""  # policy year or file; empty: the bank file's, else the period's year
+context: str = ""  # set by pucredit run: the validated tape and metrics of this bank (empty: read the tape)
 
 # %%
 from pucredit.report import context as report
 from pucredit.report.sections import risk as sections
 
-r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy)
+r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy, context=context)
 r.header()
-
-# %% tags=["remove_cell"]
-# NBVAL_CHECK_OUTPUT
-print(report.headline(r, "risk", ["inclusive_smb_npl_ratio", "total_npl_ratio", "inclusive_smb_npl_headroom_pp",
-                                   "inclusive_smb_within_tolerance", "inclusive_smb_npl_formation_12m"]))
 
 # %% [markdown]
 # ## 1. 容忍度与余量 · Tolerance and headroom

@@ -18,6 +18,7 @@ bank_file: str = "LB01"  # bank file: a name in parameters/banks/ or a path to a
 period: str = "2025H1"  # reporting period: 2024, 2024H1, 2024Q3 or 2024-05
 lang: str = ""  # report language, zh or en; empty: the bank file's choice
 policy: str = ""  # policy year or file; empty: the bank file's, else the period's year
+context: str = ""  # set by pucredit run: the validated tape and metrics of this bank (empty: read the tape)
 audit_size: int = 200  # loans in the audit sample (at least one per stratum)
 audit_seed: int = 2024  # the same seed, data and size give the same sample on any machine
 audit_dir: str = ""  # folder for the audit sample CSV, never overwritten; empty: not written (pucredit run: ROOT/_audit/<bank>/<period>)
@@ -28,16 +29,11 @@ from pucredit.analyses import quality
 from pucredit.report import context as report
 from pucredit.report.sections import quality as sections
 
-r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy)
+r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy, context=context)
 audit = quality.check_audit_parameters(audit_size=audit_size, audit_seed=audit_seed, audit_dir=audit_dir,
                                        pseudonym_key_file=pseudonym_key_file)
 counts = quality.rule_counts(r.bank, until=r.period.end)  # the data up to the period end
 r.header()
-
-# %% tags=["remove_cell"]
-# NBVAL_CHECK_OUTPUT
-print(report.headline(r, "quality", ["rows", "errors", "warnings"]),
-      "plausibility_findings=" + str(quality.plausibility_findings(counts)))
 
 # %% [markdown]
 # ## 1. 校验结果 · Validation findings

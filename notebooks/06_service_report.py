@@ -19,25 +19,17 @@ bank_file: str = "LB01"  # bank file: a name in parameters/banks/ or a path to a
 period: str = "2025H1"  # reporting period: 2024, 2024H1, 2024Q3 or 2024-05
 lang: str = ""  # report language, zh or en; empty: the bank file's choice
 policy: str = ""  # policy year or file; empty: the bank file's, else the period's year
+context: str = ""  # set by pucredit run: the validated tape and metrics of this bank (empty: read the tape)
 export_dir: str = ""  # folder for the summary table CSV; empty: nothing is written (pucredit run sets the report folder)
 
 # %%
 from pucredit.analyses import quality
 from pucredit.report import context as report
-from pucredit.report import service_report
 from pucredit.report.sections import service as sections
 
-r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy)
-m = r.metrics
-due = service_report.due_date(r.period, r.policy.service_report.due_days_after_half_year)
+r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy, context=context)
 plausibility = quality.plausibility_findings(quality.rule_counts(r.bank, until=r.period.end))
 r.header()
-
-# %% tags=["remove_cell"]
-# NBVAL_CHECK_OUTPUT
-print(r.bank.bank_id, r.period.label, "due", due, "smb_met", m["volume"]["inclusive_smb_target_met"],
-      "agri_met", m["volume"].get("inclusive_agri_target_met"), "within_tolerance", m["risk"]["inclusive_smb_within_tolerance"],
-      "plausibility_findings", plausibility)
 
 # %%
 sections.filing_due(r)

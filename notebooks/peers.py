@@ -36,11 +36,6 @@ plotting.setup()
 outcome = peers.targets(frame)
 display(peers.header(frame, params))
 
-# %% tags=["remove_cell"]
-# NBVAL_CHECK_OUTPUT
-print(params.period, len(frame), "banks;", " ".join(f"{target}={int(g['met'].eq(True).sum())}/{int(g['met'].notna().sum())}"
-                                         for target, g in outcome.groupby("target", sort=False)))
-
 # %% [markdown]
 # ## 1. 监管目标 · Targets
 

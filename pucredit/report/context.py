@@ -99,9 +99,6 @@ class Report:
         """The same metrics as ``pucredit metrics`` and the report's metrics.json."""
         return compute_metrics(self.tape, self.bank.bank_id, self.period, self.policy, self.generated_at)
 
-    @property
-    def metrics(self) -> dict:
-        return self.doc.to_dict()
 
     @cached_property
     def stocks(self) -> pd.DataFrame:
@@ -190,11 +187,3 @@ def yes_no(value, lang: str) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return label("not_applicable", lang)
     return label("yes" if value else "no", lang)
-
-
-def headline(r: Report, section: str, keys: list[str]) -> str:
-    """One line of a section's metrics for the cell that CI pins (nulls print as None, floats to 6 places)."""
-    values = r.doc.to_dict()[section]
-    shown = [f"{k}={'None' if values.get(k) is None else round(values[k], 6) if isinstance(values[k], float) else values[k]}"
-             for k in keys]
-    return f"{r.bank.bank_id} {r.period.label} " + " ".join(shown)
