@@ -1,0 +1,1 @@
+"""Report sections: one function per notebook section, each returning a pucredit.report.section.Section."""
