@@ -105,7 +105,7 @@ def acquisition_breakdowns(r: Report) -> Section:
                               label("fl_col_first", lang): frame["first_borrowers"].map(_count).to_numpy(),
                               label("fl_col_first_share", lang): frame["first_share"].map(_pct_cell).to_numpy(),
                               label("fl_col_first_last_year", lang): frame["first_last_year"].map(_count).to_numpy()})
-        note = label("fl_by_group_note", lang) if by == "group" else ""
+        note = label("fl_by_group_note", lang) if by == "group" and "agri_not_smb" in frame.index else ""
         if frame["first_last_year"].isna().any():
             note = " ".join(filter(None, [note, label("fl_no_last_year_note", lang)]))
         tables.append(Table(label(f"fl_by_{by}_caption", lang, top=top), shown, note=note))
@@ -158,7 +158,7 @@ def follow_up(r: Report) -> Section:
                     first_default=_fmt(fl["default_rate"]), repeat_default=_fmt(rp["default_rate"]))
     follow = follow.loc[["first", "repeat"]]
     shown = pd.DataFrame({
-        label("fl_col_loan_kind", lang): [label(k, lang) for k in follow.index],
+        label("fl_col_loan_kind", lang): [label(f"fl_kind_{k}", lang) for k in follow.index],
         label("fl_col_loans", lang): follow["loans"].map(_count).to_numpy(),
         label("fl_col_next_loan", lang): follow["next_loan_rate"].map(_pct_cell).to_numpy(),
         label("fl_col_renewal", lang): follow["renewal_rate"].map(_pct_cell).to_numpy(),
@@ -168,7 +168,7 @@ def follow_up(r: Report) -> Section:
     fig, ax = plt.subplots()
     for name in ("first", "repeat"):
         table = curves[name]
-        ax.step(table.index, 1 - table["no_next_loan"], where="post", label=label(name, lang),
+        ax.step(table.index, 1 - table["no_next_loan"], where="post", label=label(f"fl_kind_{name}", lang),
                 color=plotting.COLORS["inclusive_smb" if name == "first" else "total_loans"])
     plotting.percent_axis(ax)
     ax.set_xlabel(label("fl_km_x", lang))
@@ -278,7 +278,8 @@ def structure(r: Report) -> Section:
     names["small_credit_share"] = label("fl_small_credit_share", lang, limit=f"{limit / 1e4:,.0f}" if lang == "zh" else f"{limit:,.0f}")
     value = lambda part, k: None if k == "revolving_share" and not has_repayment else getattr(f, f"{part}_{k}")  # noqa: E731
     if f.new_credit_share is not None:
-        finding = label("fl_structure_finding", lang, credit=_fmt(f.new_credit_share), renewal=_fmt(f.new_renewal_share),
+        finding = label("fl_structure_finding" if has_repayment else "fl_structure_finding_no_repayment", lang,
+                        credit=_fmt(f.new_credit_share), renewal=_fmt(f.new_renewal_share),
                         medium_long=_fmt(f.new_medium_long_term_share), revolving=_fmt(value("new", "revolving_share")))
     elif f.stock_credit_share is not None:
         finding = label("fl_structure_stock_only", lang, credit=_fmt(f.stock_credit_share),
