@@ -90,7 +90,7 @@ def acquisition_breakdowns(r: Report) -> Section:
     agri_not_smb / other, not the overlapping regulatory segments), borrower type, county and branch, against
     the same period last year (notice 二(三), 六(十三))."""
     lang = r.lang
-    tables, notes = [], []
+    tables, notes, leader = [], [], None
     for by, top in (("group", None), ("borrower_type", None), ("county_code", TOP), ("branch_id", TOP)):
         frame = first_loans.acquisition_by(r.bank, r.period, by)
         if frame.empty and by != "group":
@@ -105,11 +105,15 @@ def acquisition_breakdowns(r: Report) -> Section:
                               label("fl_col_first", lang): frame["first_borrowers"].map(_count).to_numpy(),
                               label("fl_col_first_share", lang): frame["first_share"].map(_pct_cell).to_numpy(),
                               label("fl_col_first_last_year", lang): frame["first_last_year"].map(_count).to_numpy()})
+        if by == "borrower_type" and frame["first_borrowers"].iloc[0]:
+            leader = dict(type=names[0], first=_count(frame["first_borrowers"].iloc[0]),
+                          share=_fmt(frame["first_share"].iloc[0]))
         note = label("fl_by_group_note", lang) if by == "group" and "agri_not_smb" in frame.index else ""
         if frame["first_last_year"].isna().any():
             note = " ".join(filter(None, [note, label("fl_no_last_year_note", lang)]))
         tables.append(Table(label(f"fl_by_{by}_caption", lang, top=top), shown, note=note))
-    return Section(_heading("fl_breakdown_heading", lang, label("fl_breakdown_finding", lang)),
+    return Section(_heading("fl_breakdown_heading", lang, label("fl_breakdown_finding", lang, **leader) if leader
+                                     else label("fl_breakdown_no_first", lang)),
                    tables=tuple(tables), notes=tuple(notes))
 
 
@@ -276,7 +280,10 @@ def structure(r: Report) -> Section:
     names = {k: label(f"fl_{k}", lang) for k in STRUCTURE}
     limit = rules.small_credit_loan_max_cny.value
     names["small_credit_share"] = label("fl_small_credit_share", lang, limit=f"{limit / 1e4:,.0f}" if lang == "zh" else f"{limit:,.0f}")
-    value = lambda part, k: None if k == "revolving_share" and not has_repayment else getattr(f, f"{part}_{k}")  # noqa: E731
+
+    def value(part: str, key: str):
+        return None if key == "revolving_share" and not has_repayment else getattr(f, f"{part}_{key}")
+
     if f.new_credit_share is not None:
         finding = label("fl_structure_finding" if has_repayment else "fl_structure_finding_no_repayment", lang,
                         credit=_fmt(f.new_credit_share), renewal=_fmt(f.new_renewal_share),
