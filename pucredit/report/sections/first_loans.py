@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from pucredit.analyses import first_loans, pricing
+from pucredit.analyses import first_loans
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yuan_100m
 from pucredit.report.labels import label, value_label
@@ -215,24 +215,17 @@ def cohorts(r: Report) -> Section:
 # ---------------------------------------------------------------- §4 首贷的价格与风险
 
 def price_and_risk(r: Report) -> Section:
-    """First against repeat loans: the period's new inclusive small-micro rates (``r.doc.first_loans``), the
-    first-loan spread difference holding other loan terms fixed (pricing.spread_drivers), and the odds of
-    default within 12 months (first_loans.default_odds). This is the report's one first-loan default odds
-    ratio; the 04 risk report refers to it (notice 二(三), 四(九))."""
+    """First against repeat loans: the period's new inclusive small-micro rates (``r.doc.first_loans``) and
+    the odds of default within 12 months (first_loans.default_odds). This is the reports' one first-loan
+    default odds ratio (the 04 risk report refers to it); the first-loan spread difference holding other
+    terms fixed is report 02's (spread drivers) and is referred to here (notice 二(二), 二(三), 四(九))."""
     lang, f = r.lang, r.doc.first_loans
     if f.first_loan_new_rate_pct is None or f.repeat_new_rate_pct is None:
         parts = [label("fl_rates_none", lang)]
     else:
         parts = [label("fl_rates_finding", lang, first_rate=f"{f.first_loan_new_rate_pct:.2f}%",
                        repeat_rate=f"{f.repeat_new_rate_pct:.2f}%")]
-    spread = pricing.spread_drivers(pricing.new_loans(r.bank, r.period))
-    if spread is None or "is_first_loan" not in spread.params:
-        parts.append(label("fl_premium_none", lang))
-    else:
-        b = spread.params["is_first_loan"]
-        low, high = spread.conf_int().loc["is_first_loan"]
-        parts.append(label("fl_premium_finding", lang, direction=label("fl_higher" if b > 0 else "fl_lower", lang),
-                           size=f"{abs(b):.2f}", low=f"{low:.2f}", high=f"{high:.2f}"))
+    parts.append(label("fl_premium_see_pricing", lang))
     odds = first_loans.default_odds(_histories(r), HORIZON)
     if odds is None:
         parts.append(label("fl_odds_none", lang))
@@ -244,7 +237,7 @@ def price_and_risk(r: Report) -> Section:
                   _odds_table(odds, lang), note=label("fl_odds_note", lang))
     notes = () if controlled else (label("fl_odds_fallback_note", lang),)
     return Section(_heading("fl_price_risk_heading", lang, "".join(parts)), tables=(table,), notes=notes,
-                   extra={"odds": odds, "spread": spread})
+                   extra={"odds": odds})
 
 
 def _odds_table(odds, lang: str) -> pd.DataFrame:
