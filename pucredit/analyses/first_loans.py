@@ -109,7 +109,7 @@ def structure_by_month(bank: Bank, end: pd.Timestamp, segment: str = "inclusive_
         shares.index = pd.to_datetime(frame["month"]).dt.to_period("M").dt.to_timestamp()
         shares.columns = pd.MultiIndex.from_product([[name], shares.columns])
         frames.append(shares)
-    return pd.concat(frames, axis=1).sort_index()
+    return pd.concat(frames, axis=1, sort=True)
 
 
 # ---------------------------------------------------------------- acquisition (首贷拓展)

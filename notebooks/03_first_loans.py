@@ -1,0 +1,56 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 优结构：首贷与贷款结构 · First loans and loan structure
+#
+# 通知二（三）、四（七）、六（十三）。Notice clauses 二(三), 四(七), 六(十三). Each cell below is one section of
+# `pucredit/report/sections/first_loans.py`; its text is in `pucredit/report/catalogue/first_loans.yaml`.
+
+# %% tags=["parameters"]
+bank_file: str = "LB01"  # bank file: a name in parameters/banks/ or a path to a bank YAML
+period: str = "2025H1"  # reporting period: 2024, 2024H1, 2024Q3 or 2024-05
+lang: str = ""  # report language, zh or en; empty: the bank file's choice
+policy: str = ""  # policy year or file; empty: the bank file's, else the period's year
+context: str = ""  # set by pucredit run: the validated tape and metrics of this bank (empty: read the tape)
+
+# %%
+from pucredit.report import context as report
+from pucredit.report.sections import first_loans as sections
+
+r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy, context=context)
+r.header()
+
+# %%
+sections.acquisition(r)
+
+# %%
+sections.acquisition_breakdowns(r)
+
+# %%
+sections.new_to_bank(r)
+
+# %%
+sections.follow_up(r)
+
+# %%
+sections.cohorts(r)
+
+# %% [markdown]
+# The first-loan default odds ratio is shown here only; 04_risk refers to it.
+
+# %%
+sections.price_and_risk(r)
+
+# %%
+sections.structure(r)
+
+# %%
+r.close()
