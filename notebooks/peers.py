@@ -22,43 +22,35 @@ export_dir: str = ""  # folder for peers.csv (and peers_key.csv when anonymised)
 key_file: str = ""  # an earlier peers_key.csv whose letters are kept; empty: new letters
 
 # %%
-from pucredit.analyses import peers
-from pucredit.report import plotting
 from pucredit.report.sections import peers as sections
 
-params = peers.check_parameters(root=root, period=period, anonymise=anonymise, lang=lang, export_dir=export_dir,
-                                key_file=key_file)
-frame = peers.load(params.root or peers.demo_root(params.period), params.period)
-key = None
-if params.anonymise:
-    frame, key = peers.anonymise(frame, known=peers.read_key(params.key_file) if params.key_file else None)
-plotting.setup()
-outcome = peers.targets(frame)
-display(peers.header(frame, params))
+p = sections.setup(root=root, period=period, anonymise=anonymise, lang=lang, export_dir=export_dir, key_file=key_file)
+frame, lang = p.frame, p.params.lang
+p.header()
 
 # %% [markdown]
 # ## 1. 监管目标 · Targets
 
 # %%
-sections.targets(frame, outcome, params.lang)
+sections.targets(frame, p.outcome, lang)
 
 # %% [markdown]
 # ## 2. 价格、首贷与不良余量 · Pricing, first loans and NPL headroom
 
 # %%
-sections.pricing_and_headroom(frame, params.lang)
+sections.pricing_and_headroom(frame, lang)
 
 # %% [markdown]
 # ## 3. 分布与离群值 · Distributions and outliers
 
 # %%
-sections.distributions(frame, params.lang)
+sections.distributions(frame, lang)
 
 # %% [markdown]
 # ## 4. 数据质量与来源 · Data quality and provenance
 
 # %%
-sections.provenance(frame, params.lang)
+sections.provenance(frame, lang)
 
 # %%
-sections.export(frame, key, params.export_dir, params.lang)
+sections.export(frame, p.key, p.params.export_dir, lang)

@@ -7,6 +7,8 @@ carries no bank name) and returns a :class:`Section` with text from catalogue/pe
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -21,6 +23,31 @@ CHARTED = (("inclusive_smb_new_spread_pp", "inclusive_smb"), ("first_loan_share"
            ("inclusive_smb_npl_headroom_pp", "total_loans"))
 MISSED = {"poverty_area": "peer_missed_poverty_area", "npl_tolerance": "peer_missed_npl_tolerance"}  # else growth
 SPREAD = ("inclusive_smb_growth_gap_pp", "inclusive_smb_new_spread_pp", "inclusive_smb_npl_headroom_pp")
+
+
+@dataclass(frozen=True)
+class PeerReport:
+    """The peer notebook's checked parameters, the banks' metrics (anonymised when asked), the key, the targets."""
+
+    params: peers.PeerParameters
+    frame: pd.DataFrame
+    key: pd.DataFrame | None
+    outcome: pd.DataFrame
+
+    def header(self):
+        return peers.header(self.frame, self.params)
+
+
+def setup(**parameters) -> PeerReport:
+    """Check the peer notebook's parameters and load every bank's metrics.json for the period (the demo banks'
+    when ``root`` is empty); anonymised, letters replace bank ids and earlier letters in ``key_file`` are kept."""
+    params = peers.check_parameters(**parameters)
+    frame = peers.load(params.root or peers.demo_root(params.period), params.period)
+    key = None
+    if params.anonymise:
+        frame, key = peers.anonymise(frame, known=peers.read_key(params.key_file) if params.key_file else None)
+    plotting.setup()
+    return PeerReport(params=params, frame=frame, key=key, outcome=peers.targets(frame))
 
 
 def _bank_column(lang: str, index) -> dict:
