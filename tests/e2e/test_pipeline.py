@@ -137,7 +137,7 @@ def test_int_parameter_error_says_how_to_keep_codes_as_text():
 
 def test_codes_given_as_text_stay_text():
     params = check_parameters(bank_file="0102", period="2024", policy="2024", lang="en")
-    assert params.model_dump() == {"bank_file": "0102", "period": "2024", "lang": "en", "policy": "2024"}
+    assert params.model_dump() == {"bank_file": "0102", "period": "2024", "lang": "en", "policy": "2024", "context": ""}
 
 
 def test_load_bank_rejects_unquoted_numeric_bank_id_and_unknown_key(tmp_path):
@@ -205,7 +205,7 @@ def test_executed_notebooks_ran_with_the_bank_parameters(good_report):
         meta = nb.metadata.papermill
         assert meta.exception in (None, False)
         expected = {"bank_file": str(BANK_FILE), "period": PERIOD, "lang": "zh", "policy": "2024"}
-        for folder in ("export_dir", "audit_dir"):  # given only to the notebooks that declare them
+        for folder in ("export_dir", "audit_dir", "context"):  # given only to the notebooks that declare them
             if folder in meta.parameters:
                 assert folder in declared_parameters(source)
                 expected[folder] = meta.parameters[folder]
@@ -459,7 +459,7 @@ def test_cli_run_failing_notebook_exits_1(tmp_path, monkeypatch, capsys):
     write_csv(tmp_path / "tape.csv", tiny_rows())
     bank = write_bank(tmp_path, "0102", "tape.csv")
     notebook = make_notebook(tmp_path / "fails.ipynb", "x = 1", "1 / 0")
-    monkeypatch.setattr(pucredit.run, "report_notebooks", lambda: [notebook])
+    monkeypatch.setattr(pucredit.pipeline.run, "report_notebooks", lambda: [notebook])
     root = tmp_path / "reports"
     code = cli.main(["run", str(bank), "--period", TINY_PERIOD, "--out", str(root)])
     out, err = capsys.readouterr()
@@ -611,7 +611,8 @@ def test_a_folder_that_cannot_be_moved_into_place_fails_the_bank_without_raising
     target.mkdir(parents=True)
     prepared = PreparedBank(result=RunResult(bank_id=BANK, bank_file="b.yaml", period=PERIOD, status="bad_input"),
                             parameters={}, staging=tmp_path / BANK / "gone", target=target,
-                            failures=tmp_path / FAILURES, audits=tmp_path / "_audit", started=time.time())
+                            failures=tmp_path / FAILURES, audits=tmp_path / "_audit", context=tmp_path / "context",
+                            started=time.time())
     result = finish_bank(prepared, [NotebookOutcome("01_volume.ipynb")])
     assert result.status == "failed" and "not moved into place" in result.error
     assert target.is_dir() and result.report_dir is None
@@ -695,16 +696,18 @@ def test_batch_refuses_two_bank_files_with_one_bank_id(tmp_path, capsys):
 
 def test_the_tape_is_read_and_validated_once_per_bank(tmp_path):
     """The run validates the tape before the first notebook; the notebooks read the prepared copy. The tape
-    file is moved away as soon as the first notebook starts: every report must still be made from it."""
+    is replaced by one that fails validation as soon as the first notebook starts: every report must still
+    be made, from the copy."""
     write_csv(tmp_path / "tape.csv", tiny_rows())
     bank = write_bank(tmp_path, "0102", "tape.csv")
-    hidden = tmp_path / "moved-away.csv"
+    broken = []
 
     def progress(bank_id, message):
-        if message.startswith("running") and not hidden.exists():
-            (tmp_path / "tape.csv").rename(hidden)
+        if message.startswith("running") and not broken:
+            write_csv(tmp_path / "tape.csv", tiny_rows(balance_cny=-1))  # a negative balance is an error
+            broken.append(message)
 
     result = run_bank(bank, TINY_PERIOD, tmp_path / "reports", progress=progress)
-    assert hidden.exists() and result.status == "ok", result.error
+    assert broken and result.status == "ok", result.error
     assert result.notebooks == [executed_name(nb) for nb in report_notebooks()]
     assert not list((tmp_path / "reports" / "0102").glob(".*")), "the prepared copy is removed"
