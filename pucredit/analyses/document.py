@@ -30,7 +30,11 @@ class Section(BaseModel):
 
     def of(self, segment: str, measure: str):
         """The value of ``<segment>_<measure>`` (None when the section has no such key)."""
-        return getattr(self, f"{segment}_{measure}", None)
+        return self.get(f"{segment}_{measure}")
+
+    def get(self, key: str):
+        """The value of a key a policy file may or may not give the section (None when absent)."""
+        return getattr(self, key, None)
 
     def dump(self) -> dict:
         data = self.model_dump(exclude_unset=True, exclude={"notes"})

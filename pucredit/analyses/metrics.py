@@ -12,7 +12,7 @@ from pucredit._version import __version__
 from pucredit.analyses import first_loans, pricing, risk, volume
 from pucredit.analyses.document import MetricsDocument, QualityMetrics
 from pucredit.config.periods import Period, parse_period
-from pucredit.config.policy import Policy, load_policy
+from pucredit.config.policy import BankTerms, Policy, load_policy
 from pucredit.engine.tape import Tape
 
 
@@ -24,9 +24,11 @@ def params_sha256(policy: Policy, tape: Tape) -> str:
 
 
 def compute_metrics(tape: Tape, bank_id: str, period: Period | str, policy: Policy | str | None = None,
-                    generated_at: dt.datetime | None = None) -> MetricsDocument:
+                    generated_at: dt.datetime | None = None, terms: BankTerms | None = None) -> MetricsDocument:
     """Every metric of docs/data-contract.md §3 for ``bank_id`` over ``period``; nulls carry a reason in
-    ``notes``. ``policy`` defaults to the period's year when a policy file for it exists, else the latest."""
+    ``notes``. ``policy`` defaults to the period's year when a policy file for it exists, else the latest;
+    ``terms`` (the bank file's category, NPL target and local targets) decide which targets bind the bank and
+    what some tolerances compare with: without them every target is assessed as binding."""
     period = period if isinstance(period, Period) else parse_period(period)
     policy = policy if isinstance(policy, Policy) else load_policy(policy or default_policy_year(period))
     bank = tape.bank(bank_id, policy)
@@ -46,10 +48,10 @@ def compute_metrics(tape: Tape, bank_id: str, period: Period | str, policy: Poli
             "totals_source": volume.totals_source(bank),
             "generated_at": (generated_at or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
         },
-        volume=volume.metrics(bank, period, stocks),
+        volume=volume.metrics(bank, period, stocks, terms),
         pricing=pricing.metrics(bank, period),
         first_loans=first_loans.metrics(bank, period),
-        risk=risk.metrics(bank, period, stocks),
+        risk=risk.metrics(bank, period, stocks, terms),
         quality=QualityMetrics(
             rows=int(bank_rows),
             tape_rows=tape.file_rows,

@@ -1,47 +1,72 @@
-"""Risk tolerance (不良容忍度, notice 四(九)): segment NPL ratios against the all-loan ratio plus tolerance.
+"""Risk tolerance (不良容忍度, notice 四(九)): segment NPL ratios against their tolerance limits.
 
-headroom_pp = (total_npl_ratio × 100 + tolerance_pp) − segment_npl_ratio × 100 (CONTRACT §3);
-headroom in yuan is how much more non-performing balance the segment could carry
-at its current balance before the tolerance is breached.
+A segment's limit is its comparator plus its tolerance (policy file ``tolerances``): the bank's actual
+all-loan NPL ratio t (普惠型小微, 重点帮扶县), or the bank's annual target τ for it (涉农, the bank
+file's ``npl_target_ratio``). headroom_pp = limit × 100 − segment NPL ratio × 100 (docs/data-contract.md §3).
+Headroom in yuan is the extra segment NPL balance x at which the tolerance is breached; against the actual
+ratio, x raises the all-loan ratio too: (sS + x)/S = (tT + x)/T + k, so x = (t + k − s)·S·T/(T − S).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from pucredit.config.periods import Period
 from pucredit.analyses.document import RiskMetrics
-from pucredit.config.policy import REQUIRED_SEGMENTS
-from pucredit.engine.sql import sum_cny
-from pucredit.estimators.glm import glm_on_cells
-from pucredit.engine.tape import Bank
 from pucredit.analyses.volume import stock_at
+from pucredit.config.periods import Period
+from pucredit.config.policy import REQUIRED_SEGMENTS, BankTerms, Tolerance
+from pucredit.engine.sql import sum_cny
+from pucredit.engine.tape import Bank
+from pucredit.estimators.glm import glm_on_cells
 
 
 def npl_ratio(npl: float, balance: float) -> float | None:
     return None if not balance else float(npl / balance)
 
 
-def headroom_pp(segment_ratio: float | None, total_ratio: float | None, tolerance_pp: float) -> float | None:
-    if segment_ratio is None or total_ratio is None:
+def tolerance_limit(tolerance: Tolerance, total_ratio: float | None,
+                    terms: BankTerms) -> tuple[float | None, str | None]:
+    """The NPL ratio a segment may reach (its comparator plus the tolerance), or None with the reason."""
+    k = tolerance.value_pp / 100
+    if tolerance.comparator == "target_total_npl_ratio":
+        if terms.npl_target_ratio is None:
+            return None, ("not assessable: the bank file gives no npl_target_ratio, the bank's annual target for "
+                          "its all-loan NPL ratio, which this tolerance is measured against")
+        return terms.npl_target_ratio + k, None
+    return (None, "no all-loan NPL ratio at the period end") if total_ratio is None else (total_ratio + k, None)
+
+
+def headroom_pp(segment_ratio: float | None, limit: float | None) -> float | None:
+    return None if segment_ratio is None or limit is None else (limit - segment_ratio) * 100
+
+
+def headroom_cny(tolerance: Tolerance, segment_ratio: float | None, limit: float | None, segment_cny: float,
+                 total_cny: float | None) -> float | None:
+    """Extra NPL balance x (yuan) of the segment at which its tolerance is breached (negative: already over).
+
+    Against the actual all-loan ratio the segment's own NPLs raise it as well:
+    x = (t + k − s)·S·T/(T − S), None when the segment is the whole book (T ≤ S: it can never exceed itself);
+    against a fixed target τ: x = (τ + k − s)·S.
+    """
+    if segment_ratio is None or limit is None:
         return None
-    return total_ratio * 100 + tolerance_pp - segment_ratio * 100
+    room = (limit - segment_ratio) * segment_cny
+    if tolerance.comparator == "target_total_npl_ratio":
+        return room
+    if total_cny is None or not total_cny > segment_cny:
+        return None
+    return room * total_cny / (total_cny - segment_cny)
 
 
-def headroom_cny(segment_ratio: float | None, total_ratio: float | None, tolerance_pp: float,
-                 balance: float) -> float | None:
-    """Extra NPL balance (yuan) the segment can take at its current balance before breaching tolerance."""
-    room = headroom_pp(segment_ratio, total_ratio, tolerance_pp)
-    return None if room is None else room / 100 * balance
-
-
-def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> RiskMetrics:
+def metrics(bank: Bank, period: Period, stocks: pd.DataFrame, terms: BankTerms | None = None) -> RiskMetrics:
     """The risk section of metrics.json (docs/data-contract.md §3): every segment's NPL ratio, and for those
-    with a tolerance in the policy its headroom in pp and yuan; the migration-based 12-month NPL formation
-    rate of inclusive_smb loans."""
+    with a tolerance in the policy its limit, headroom in pp and yuan and whether it is within (``terms``: the
+    bank's NPL target from its bank file); the migration-based 12-month NPL formation rate of inclusive_smb."""
+    terms = terms or BankTerms()
     end = stock_at(stocks, period.end, bank)
     tolerances = bank.policy.tolerances.segments
     total = npl_ratio(end["total_npl_cny"], end["total_loans_cny"])
+    total_cny = None if pd.isna(end["total_loans_cny"]) else float(end["total_loans_cny"])
     notes = {}
     result = {"total_npl_ratio": total, "tolerance_pp": tolerances["inclusive_smb"].value_pp}
     for segment in bank.segments:
@@ -52,14 +77,20 @@ def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> RiskMetrics:
             if segment not in REQUIRED_SEGMENTS:
                 continue
         result[f"{segment}_npl_ratio"] = ratio
-        if segment in tolerances:
-            tol = tolerances[segment].value_pp
-            room = headroom_pp(ratio, total, tol)
-            room_cny = headroom_cny(ratio, total, tol, balance)
-            result.update({f"{segment}_npl_headroom_pp": room,
-                           f"{segment}_npl_headroom_cny": None if room_cny is None else round(room_cny, 2),
-                           f"{segment}_within_tolerance": None if room is None else bool(room >= 0),
-                           f"{segment}_tolerance_pp": tol})
+        if segment not in tolerances:
+            continue
+        tolerance = tolerances[segment]
+        limit, reason = tolerance_limit(tolerance, total, terms)
+        room, room_cny = headroom_pp(ratio, limit), headroom_cny(tolerance, ratio, limit, balance, total_cny)
+        within = None if room is None or tolerance.reference_only else bool(room >= 0)
+        result.update({f"{segment}_npl_limit_ratio": limit, f"{segment}_npl_headroom_pp": room,
+                       f"{segment}_npl_headroom_cny": None if room_cny is None else round(room_cny, 2),
+                       f"{segment}_within_tolerance": within, f"{segment}_tolerance_pp": tolerance.value_pp})
+        if reason:
+            notes[f"{segment}_within_tolerance"] = reason
+        elif tolerance.reference_only:
+            notes[f"{segment}_within_tolerance"] = ("reference only: no numeric tolerance rule was found; the "
+                                                    f"{tolerance.value_pp:g} pp is an assumption, not assessed")
     formation = monthly_formation(bank, since=period.end - pd.DateOffset(months=12))
     result["inclusive_smb_npl_formation_12m"] = formation_12m(formation, period.end)
     if result["inclusive_smb_npl_formation_12m"] is None:
@@ -72,9 +103,11 @@ def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> RiskMetrics:
 RISK_ORDER = ("normal", "special_mention", "substandard", "doubtful", "loss")
 
 
-def tolerance_path(stocks: pd.DataFrame, bank: Bank) -> pd.DataFrame:
-    """Month by month: the all-loan NPL ratio and, per segment with a balance, its NPL ratio, its limit
-    (all-loan ratio + tolerance) and the headroom in pp and in yuan (notice 四(九))."""
+def tolerance_path(stocks: pd.DataFrame, bank: Bank, terms: BankTerms | None = None) -> pd.DataFrame:
+    """Month by month: the all-loan NPL ratio and, per segment with a balance and a tolerance, its NPL ratio,
+    its limit (comparator plus tolerance) and the headroom in pp and in yuan (notice 四(九)); a segment whose
+    comparator the bank file does not give has no limit columns."""
+    terms = terms or BankTerms()
     out = pd.DataFrame(index=stocks.index)
     out["total_npl_ratio"] = stocks["total_npl_cny"] / stocks["total_loans_cny"]
     for segment, tolerance in bank.policy.tolerances.segments.items():
@@ -82,19 +115,28 @@ def tolerance_path(stocks: pd.DataFrame, bank: Bank) -> pd.DataFrame:
         if not balance.fillna(0).any():
             continue
         ratio = stocks[f"{segment}_npl_cny"] / balance.where(balance > 0)
-        limit = out["total_npl_ratio"] + tolerance.value_pp / 100
         out[f"{segment}_npl_ratio"] = ratio
+        if tolerance.comparator == "target_total_npl_ratio" and terms.npl_target_ratio is None:
+            continue
+        comparator = (out["total_npl_ratio"] if tolerance.comparator == "actual_total_npl_ratio"
+                      else pd.Series(terms.npl_target_ratio, index=out.index))
+        limit = comparator + tolerance.value_pp / 100
         out[f"{segment}_limit"] = limit
         out[f"{segment}_headroom_pp"] = (limit - ratio) * 100
-        out[f"{segment}_headroom_cny"] = (limit - ratio) * balance
+        room = (limit - ratio) * balance
+        if tolerance.comparator == "actual_total_npl_ratio":
+            total = stocks["total_loans_cny"]
+            room = room * total / (total - balance).where(total > balance)
+        out[f"{segment}_headroom_cny"] = room
     return out.dropna(subset=["total_npl_ratio"])
 
 
-def branch_tolerance(bank: Bank, period: Period, total_npl_ratio: float,
+def branch_tolerance(bank: Bank, period: Period, total_npl_ratio: float, total_loans_cny: float,
                      tolerances: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per branch: inclusive_smb balance, NPL balance and ratio against the bank's all-loan NPL ratio plus
     the branch's tolerance — the policy's, or a differentiated one from ``tolerances`` (branch_id,
-    tolerance_pp), as banks may set per region (尽职免责)."""
+    tolerance_pp), as banks may set per region (尽职免责); headroom in yuan counts that the branch's extra NPLs
+    raise the bank's all-loan ratio too (:func:`headroom_cny`)."""
     if not bank.has("branch_id"):
         return pd.DataFrame()
     frame = bank.sql(f"""
@@ -108,7 +150,8 @@ def branch_tolerance(bank: Bank, period: Period, total_npl_ratio: float,
         frame.loc[frame.index.isin(given.index), "tolerance_pp"] = given
     frame["npl_ratio"] = frame["npl_cny"] / frame["balance_cny"].where(frame["balance_cny"] > 0)
     frame["headroom_pp"] = total_npl_ratio * 100 + frame["tolerance_pp"] - frame["npl_ratio"] * 100
-    frame["headroom_cny"] = frame["headroom_pp"] / 100 * frame["balance_cny"]
+    frame["headroom_cny"] = (frame["headroom_pp"] / 100 * frame["balance_cny"] * total_loans_cny
+                             / (total_loans_cny - frame["balance_cny"]).where(total_loans_cny > frame["balance_cny"]))
     frame["within_tolerance"] = frame["headroom_pp"] >= 0
     return frame
 
@@ -203,10 +246,12 @@ def vintage_curves(bank: Bank, segment: str = "inclusive_smb", definition: str =
 
 
 def stress_to_breach(stocks: pd.DataFrame, formation: dict[str, float], period: Period,
-                     bank: Bank) -> pd.DataFrame:
-    """For each segment: the uniform multiplier on its monthly NPL formation rate, and the additive shift in
-    that rate (pp a month), that would put its NPL ratio at its tolerance limit by year end, all loans'
-    ratio held at today's level. Months left = to December; no cures or write-offs (conservative)."""
+                     bank: Bank, terms: BankTerms | None = None) -> pd.DataFrame:
+    """For each segment with a tolerance: the uniform multiplier on its monthly NPL formation rate, and the
+    additive shift in that rate (pp a month), that would put its NPL ratio at its tolerance limit by year end.
+    The room is :func:`headroom_cny` (new segment NPLs raise the all-loan ratio too, the rest of the book held
+    as it is). Months left = to December; no cures or write-offs (conservative)."""
+    terms = terms or BankTerms()
     months_left = 12 - period.end.month
     end = stocks.loc[period.end]
     if not end["total_loans_cny"] > 0:  # nothing outstanding: no ratio to stress
@@ -216,10 +261,12 @@ def stress_to_breach(stocks: pd.DataFrame, formation: dict[str, float], period: 
     for segment, tolerance in bank.policy.tolerances.segments.items():
         balance, npl = end[f"{segment}_balance_cny"], end[f"{segment}_npl_cny"]
         rate = formation.get(segment)
-        if not balance or rate is None or months_left == 0:
+        limit, _ = tolerance_limit(tolerance, total_ratio, terms)
+        if not balance or rate is None or months_left == 0 or limit is None:
             continue
-        limit = total_ratio + tolerance.value_pp / 100
-        room = limit * balance - npl  # yuan of new NPL that still fits
+        room = headroom_cny(tolerance, npl / balance, limit, balance, float(end["total_loans_cny"]))
+        if room is None:
+            continue
         performing = balance - npl
         # new NPL by year end ≈ performing × months_left × rate × multiplier
         expected = performing * months_left * rate

@@ -6,12 +6,14 @@ metrics read it at the period end and at the previous year end.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from pucredit.contract.errors import InputError, Problem
 from pucredit.analyses.document import VolumeMetrics
 from pucredit.config.periods import Period
-from pucredit.config.policy import REQUIRED_SEGMENTS, Policy, Target
+from pucredit.config.policy import REQUIRED_SEGMENTS, BankTerms, Policy, Target
 from pucredit.engine.segments import SegmentColumn
 from pucredit.engine.sql import sum_cny
 from pucredit.engine.tape import Bank
@@ -79,24 +81,64 @@ def growth(stocks: pd.DataFrame, column: str, period: Period) -> tuple[float | N
     return float(end / start - 1), None
 
 
-def benchmark_growth(target: Target, total_growth: float | None) -> float | None:
-    """What a target compares the segment's growth with: all-loan growth, or zero (a growing balance)."""
-    return total_growth if target.rule == "growth_not_below_total" else 0.0
+@dataclass(frozen=True)
+class TargetAssessment:
+    """How a target of notice 二(一) applies to a bank and whether it is met.
+
+    ``basis``: ``notice`` (the notice sets it for the bank's category, or the category is not given),
+    ``local_office`` (the bank file's ``targets``: a growth floor set by the local office), or ``reference``
+    (it does not bind the bank: shown for information, ``met`` is None and ``reason`` says why).
+    ``benchmark``: the growth the segment must reach (a fraction): all-loan growth, zero, or the floor.
+    """
+
+    target: Target
+    basis: str
+    benchmark: float | None
+    met: bool | None
+    reason: str | None = None
+
+    @property
+    def binding(self) -> bool:
+        return self.basis != "reference"
 
 
-def target_met(target: Target, segment_growth: float | None, total_growth: float | None) -> bool | None:
-    """Notice 二(一): growth not below all-loan growth (普惠型小微、涉农, 重点帮扶县), or a growing balance (脱贫地区)."""
-    benchmark = benchmark_growth(target, total_growth)
-    if segment_growth is None or benchmark is None:
-        return None
-    return bool(segment_growth >= benchmark) if target.rule == "growth_not_below_total" else bool(segment_growth > 0)
+def assess_target(target: Target, terms: BankTerms, growth_: float | None, total_growth: float | None,
+                  label_en: str) -> TargetAssessment:
+    """Notice 二(一): which banks a target binds (``applies_to`` by category; a local office's own target in the
+    bank file overrides), the growth it asks for, and whether the segment's growth reaches it."""
+    local = terms.targets.get(target.local_key)
+    if local == "none":
+        return TargetAssessment(target, "reference", None, None,
+                                "reference, not a regulatory target for this bank: its local office set none")
+    if local is not None:
+        benchmark, basis = local / 100, "local_office"
+    elif terms.category is None or target.applies_to == "all" or terms.category in target.applies_to:
+        benchmark, basis = (total_growth if target.rule == "growth_not_below_total" else 0.0), "notice"
+    else:
+        whom = ", ".join(c.replace("_", "-") for c in target.applies_to)
+        office = "; the local office sets this bank's (bank file targets: " + target.local_key + ")" \
+            if target.local_office_sets else ""
+        return TargetAssessment(target, "reference", None, None,
+                                f"reference, not a regulatory target for this bank: the notice sets it for {whom} "
+                                f"banks{office}")
+    if growth_ is None or benchmark is None:
+        return TargetAssessment(target, basis, benchmark, None, f"no growth of {label_en.lower()} to assess")
+    if target.rule == "balance_growing" and local is None:
+        return TargetAssessment(target, basis, benchmark, bool(growth_ > 0))
+    return TargetAssessment(target, basis, benchmark, bool(growth_ >= benchmark))
 
 
-def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> VolumeMetrics:
+def metrics(bank: Bank, period: Period, stocks: pd.DataFrame, terms: BankTerms | None = None) -> VolumeMetrics:
     """The volume section of metrics.json (docs/data-contract.md §3): every segment's balance, growth and
-    borrowers, and its target where the policy sets one; reasons for every null in ``notes``."""
+    borrowers, and its target where the policy sets one, as it applies to the bank (``terms``: category and
+    local targets from the bank file); the county loan-to-deposit ratio and its change (三(五) 合理提升);
+    reasons for every null in ``notes``."""
+    terms = terms or BankTerms()
     end = stock_at(stocks, period.end, bank)
     notes: dict[str, str] = {}
+    if terms.category is None:
+        notes["category"] = ("the bank file gives no category: every target is assessed as binding, as for a large "
+                             "bank")
 
     def grow(column: str, key: str) -> float | None:
         value, reason = growth(stocks, column, period)
@@ -123,18 +165,41 @@ def metrics(bank: Bank, period: Period, stocks: pd.DataFrame) -> VolumeMetrics:
         values.update({f"{name}_balance_cny": round(float(end[f"{name}_balance_cny"]), 2),
                        f"{name}_balance_base_cny": None if base is None else round(float(base[f"{name}_balance_cny"]), 2),
                        f"{name}_growth": seg_growth, f"{name}_borrowers": int(end[f"{name}_borrowers"])})
-        if target is not None:
-            benchmark = benchmark_growth(target, total_growth)
-            if target.rule == "growth_not_below_total":
-                values[f"{name}_growth_gap_pp"] = (None if seg_growth is None or benchmark is None
-                                                   else (seg_growth - benchmark) * 100)
-            values[f"{name}_target_met"] = target_met(target, seg_growth, total_growth)
-    deposits = end.get("county_deposits_cny")
-    if deposits is not None and not pd.isna(deposits) and deposits > 0:
-        values["county_loan_to_deposit_ratio"] = float(end["county_loans_cny"] / deposits)
-    else:
-        notes["county_loan_to_deposit_ratio"] = "not applicable: the totals file has no county deposits"
+        if target is None:
+            continue
+        if target.rule == "growth_not_below_total":
+            values[f"{name}_growth_gap_pp"] = (None if seg_growth is None or total_growth is None
+                                               else (seg_growth - total_growth) * 100)
+        assessed = assess_target(target, terms, seg_growth, total_growth, segment.label_en)
+        values[target.key] = assessed.met
+        values[f"{name}_target_basis"] = assessed.basis
+        values[f"{name}_target_growth"] = assessed.benchmark
+        if assessed.reason:
+            notes[target.key] = assessed.reason
+    values.update(county_loan_to_deposit(stocks, period, notes))
     return VolumeMetrics(**values, notes=notes)
+
+
+def county_loan_to_deposit(stocks: pd.DataFrame, period: Period, notes: dict[str, str]) -> dict:
+    """Notice 三(五) 合理提升县域存贷比水平: the county loan-to-deposit ratio at the period end and at the previous
+    year end, its change in pp and whether it rose (from the totals file's county loans and deposits)."""
+    def ratio(date):
+        if date not in stocks.index or "county_deposits_cny" not in stocks:
+            return None
+        loans, deposits = stocks.loc[date, "county_loans_cny"], stocks.loc[date, "county_deposits_cny"]
+        return None if pd.isna(deposits) or not deposits > 0 or pd.isna(loans) else float(loans / deposits)
+
+    end, base = ratio(period.end), ratio(period.base_date)
+    if end is None:
+        notes["county_loan_to_deposit_ratio"] = "not applicable: the totals file has no county deposits"
+        return {}
+    values = {"county_loan_to_deposit_ratio": end, "county_loan_to_deposit_ratio_base": base}
+    if base is None:
+        notes["county_loan_to_deposit_ratio_rising"] = (f"no county deposits at the base date "
+                                                        f"{period.base_date.date()}: the change cannot be judged")
+        return values
+    return {**values, "county_loan_to_deposit_ratio_change_pp": (end - base) * 100,
+            "county_loan_to_deposit_ratio_rising": bool(end > base)}
 
 
 def _not_applicable(segment: SegmentColumn) -> str:
@@ -149,32 +214,6 @@ def applicable_segments(stocks: pd.DataFrame) -> list[str]:
     """The segments (policy order) with any balance in the tape: a bank without an agri book shows no agri row."""
     return [c.removesuffix("_balance_cny") for c in stocks.columns
             if c.endswith("_balance_cny") and stocks[c].fillna(0).any()]
-
-
-def targets_table(stocks: pd.DataFrame, period: Period, policy: Policy) -> pd.DataFrame:
-    """Notice 二(一): each targeted segment's base and end balance, YTD growth, gap to its benchmark, target met.
-
-    Poverty-area loans are measured against growth above zero (脱贫地区贷款余额增长), the others against
-    all-loan growth. Balances in yuan, growth as fractions, gap in percentage points.
-    """
-    total, _ = growth(stocks, "total_loans_cny", period)
-    rows = []
-    for segment in ["total_loans", *[s for s in applicable_segments(stocks) if policy.target(s)]]:
-        column = "total_loans_cny" if segment == "total_loans" else f"{segment}_balance_cny"
-        value, reason = growth(stocks, column, period)
-        target = policy.target(segment)
-        benchmark = None if target is None else benchmark_growth(target, total)
-        rows.append({
-            "segment": segment,
-            "balance_base_cny": stocks[column].get(period.base_date),
-            "balance_end_cny": stocks.loc[period.end, column],
-            "growth_ytd": value,
-            "benchmark_growth": benchmark,
-            "gap_pp": None if target is None or value is None or benchmark is None else (value - benchmark) * 100,
-            "target_met": None if target is None else target_met(target, value, total),
-            "note": reason,
-        })
-    return pd.DataFrame(rows).set_index("segment")
 
 
 def ytd_growth_path(stocks: pd.DataFrame, period: Period) -> pd.DataFrame:

@@ -83,12 +83,15 @@ class Sourced(_Strict):
 
 
 class Tolerance(_Strict):
-    """A segment's NPL tolerance (不良容忍度, notice 四(九)): how far its NPL ratio may exceed the comparator."""
+    """A segment's NPL tolerance (不良容忍度, notice 四(九)): how far its NPL ratio may exceed the comparator, the
+    bank's actual all-loan NPL ratio or its annual target for it (the bank file's ``npl_target_ratio``).
+    ``reference_only``: no rule with a number was found; the value is shown as an assumption, never assessed."""
 
     value_pp: float
     comparator: Literal["actual_total_npl_ratio", "target_total_npl_ratio"]
     source: str
     status: Literal["confirmed", "unconfirmed"]
+    reference_only: bool = False
 
 
 class Tolerances(_Strict):
@@ -96,14 +99,48 @@ class Tolerances(_Strict):
     segments: dict[str, Tolerance]
 
 
+BANK_CATEGORIES = ("large", "joint_stock", "policy", "city_commercial", "rural", "foreign", "private")
+BankCategory = Literal[BANK_CATEGORIES]  # type: ignore[valid-type]
+
+
 class Target(_Strict):
-    """A volume target of notice 二(一) on a segment: growth not below all-loan growth, or a growing balance."""
+    """A volume target of notice 二(一) on a segment: growth not below all-loan growth, or a growing balance.
+
+    It binds the bank categories in ``applies_to``; for the others it is a reference, unless the bank's
+    local office (监管局) set a target of its own (``local_office_sets``: the bank file's ``targets``)."""
 
     segment: str
     rule: Literal["growth_not_below_total", "balance_growing"]
     clause: str
     source: str
     status: Literal["confirmed", "unconfirmed"]
+    applies_to: list[BankCategory] | Literal["all"] = "all"
+    local_office_sets: bool = False
+    met_key: str | None = None  # the metrics.json key of the outcome (default <segment>_target_met)
+
+    @property
+    def key(self) -> str:
+        return self.met_key or f"{self.segment}_target_met"
+
+    @property
+    def local_key(self) -> str:
+        """The bank file's ``targets:`` key for a local office's growth floor of this segment, in percent."""
+        return f"{self.segment}_growth_min_pct"
+
+
+class BankTerms(_Strict):
+    """What a bank file says that decides how the policy applies to the bank: its category (which targets bind
+    it), its annual target for its all-loan NPL ratio (the comparator of some tolerances) and the targets its
+    local office set (a growth floor in percent, or "none"). docs/data-contract.md §2 (bank file)."""
+
+    category: BankCategory | None = None
+    npl_target_ratio: float | None = None
+    targets: dict[str, float | Literal["none"]] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, bank_file) -> "BankTerms":
+        """The terms a bank file gives (its keys of the same names; absent ones stay unset)."""
+        return cls(**{k: v for k in cls.model_fields if (v := getattr(bank_file, k, None)) is not None})
 
 
 class Targets(_Strict):

@@ -26,7 +26,7 @@ from pucredit.analyses.document import MetricsDocument, read_metrics
 from pucredit.analyses.metrics import compute_metrics, default_policy_year
 from pucredit.config.paths import BANKS_DIR
 from pucredit.config.periods import Period, parse_period
-from pucredit.config.policy import Policy, load_policy
+from pucredit.config.policy import BankTerms, Policy, load_policy
 from pucredit.engine.tape import Bank, Tape, open_prepared, open_tape
 
 
@@ -94,10 +94,16 @@ class Report:
     def say(self, zh: str, en: str) -> str:
         return zh if self.lang == "zh" else en
 
+    @property
+    def terms(self) -> BankTerms:
+        """How the policy applies to this bank: its category, NPL target and local targets (the bank file)."""
+        return BankTerms.of(self.bank_file)
+
     @cached_property
     def doc(self) -> MetricsDocument:
         """The same metrics as ``pucredit metrics`` and the report's metrics.json."""
-        return compute_metrics(self.tape, self.bank.bank_id, self.period, self.policy, self.generated_at)
+        return compute_metrics(self.tape, self.bank.bank_id, self.period, self.policy, self.generated_at,
+                               terms=self.terms)
 
 
     @cached_property

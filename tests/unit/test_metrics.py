@@ -110,7 +110,9 @@ def test_risk(metrics):
     assert r["tolerance_pp"] == 3.0
     headroom = 250_000 / 11_050_000 * 100 + 3 - 100_000 / 1_800_000 * 100  # 2.262 + 3 - 5.556 = -0.293
     assert r["inclusive_smb_npl_headroom_pp"] == pytest.approx(headroom)
-    assert r["inclusive_smb_npl_headroom_cny"] == pytest.approx(headroom / 100 * 1_800_000, abs=0.01)
+    # in yuan the segment's extra NPLs raise the all-loan ratio too: x = (t + k − s)·S·T/(T − S)
+    assert r["inclusive_smb_npl_headroom_cny"] == pytest.approx(
+        headroom / 100 * 1_800_000 * 11_050_000 / (11_050_000 - 1_800_000), abs=0.01)
     assert r["inclusive_smb_within_tolerance"] is False
     assert r["inclusive_agri_npl_ratio"] == pytest.approx(150_000 / 250_000)  # L4
 

@@ -41,7 +41,7 @@ def _dash(text: str) -> str:
 
 
 def _path(r: Report) -> pd.DataFrame:
-    path = risk.tolerance_path(r.stocks, r.bank)
+    path = risk.tolerance_path(r.stocks, r.bank, r.terms)
     return path[path.index <= r.period.end]
 
 
@@ -58,16 +58,19 @@ def tolerance(r: Report) -> Section:
     path = _path(r)
     if doc.total_npl_ratio is None or not segments or r.period.end not in path.index:
         return Section(label("risk_no_balance", lang))
-    limit = {s: path.loc[r.period.end, f"{s}_limit"] for s in segments}
-    over = [s for s in segments if not doc.of(s, "within_tolerance")]
-    over.sort(key=lambda s: doc.of(s, "npl_headroom_pp"))
-    within = sorted((s for s in segments if s not in over), key=lambda s: doc.of(s, "npl_headroom_pp"))
+    limit = {s: doc.of(s, "npl_limit_ratio") for s in segments}
+    assessed = [s for s in segments if doc.of(s, "within_tolerance") is not None]
+    over = sorted((s for s in assessed if not doc.of(s, "within_tolerance")), key=lambda s: doc.of(s, "npl_headroom_pp"))
+    within = sorted((s for s in assessed if s not in over), key=lambda s: doc.of(s, "npl_headroom_pp"))
     details = [label("risk_over", lang, segment=_segment(r, s), ratio=pct(doc.of(s, "npl_ratio")), limit=pct(limit[s]),
                      excess=_num(-doc.of(s, "npl_headroom_pp")), excess_cny=yuan_10k(-doc.of(s, "npl_headroom_cny")))
                for s in over]
     details += [label("risk_within", lang, segment=_segment(r, s), ratio=pct(doc.of(s, "npl_ratio")), limit=pct(limit[s]),
                       headroom=_num(doc.of(s, "npl_headroom_pp")), headroom_cny=yuan_10k(doc.of(s, "npl_headroom_cny")))
                 for s in within]
+    details += [label("risk_not_assessed", lang, segment=_segment(r, s), ratio=pct(doc.of(s, "npl_ratio")),
+                      reason=_not_assessed_reason(r, s))
+                for s in segments if s not in assessed]
     finding = label("risk_tolerance_finding", lang, total=pct(doc.total_npl_ratio), details="；".join(details)
                     if lang == "zh" else "; ".join(details))
     rows = []
@@ -76,15 +79,24 @@ def tolerance(r: Report) -> Section:
         rows.append({label("segment", lang): _segment(r, s),
                      label("risk_col_npl_ratio", lang): _dash(pct(doc.of(s, "npl_ratio"))),
                      label("risk_col_tolerance_pp", lang): _num(doc.of(s, "tolerance_pp"), 1),
-                     label("risk_col_limit", lang): pct(limit[s]) if has else DASH,
+                     label("risk_col_limit", lang): _dash(pct(doc.of(s, "npl_limit_ratio"))),
                      label("risk_col_headroom_pp", lang): _num(doc.of(s, "npl_headroom_pp")),
                      label("risk_col_headroom_10k", lang): _dash(yuan_10k(doc.of(s, "npl_headroom_cny"))),
-                     label("risk_col_within", lang): yes_no(doc.of(s, "within_tolerance"), lang) if has else DASH})
+                     label("risk_col_within", lang): DASH if doc.of(s, "within_tolerance") is None
+                     else yes_no(doc.of(s, "within_tolerance"), lang)})
     table = pd.DataFrame(rows)
     notes = [label("risk_total_source_note", lang, source=label("totals_file" if r.bank.has_totals else "tape", lang))]
     note = label("risk_no_ratio_note", lang) if len(rows) > len(segments) else ""
     return Section(finding, tables=(Table(label("risk_tolerance_caption", lang), table, note),),
                    figures=(_tolerance_chart(r, path, segments),), notes=tuple(notes))
+
+
+def _not_assessed_reason(r: Report, segment: str) -> str:
+    """Why a tolerance is shown without a verdict: reference only (no rule found), or no NPL target to compare."""
+    tolerance = r.policy.tolerances.segments[segment]
+    if tolerance.reference_only:
+        return label("risk_reason_reference", r.lang, tolerance=_num(tolerance.value_pp, 1))
+    return label("risk_reason_no_target", r.lang)
 
 
 def _tolerance_chart(r: Report, path: pd.DataFrame, segments: list[str]):
@@ -94,9 +106,10 @@ def _tolerance_chart(r: Report, path: pd.DataFrame, segments: list[str]):
     colors = _colors(segments)
     for s in segments:
         ax.plot(path.index, path[f"{s}_npl_ratio"], color=colors[s], label=_segment(r, s))
-    for j, value in enumerate(sorted({r.policy.tolerances.segments[s].value_pp for s in segments})):
-        ax.plot(path.index, path["total_npl_ratio"] + value / 100, color=plotting.COLORS["total_loans"],
-                linestyle=("--", ":", "-.")[j % 3], label=label("risk_chart_limit", lang, tolerance=_num(value, 1)))
+    for s in segments:
+        if f"{s}_limit" in path and not r.policy.tolerances.segments[s].reference_only:
+            ax.plot(path.index, path[f"{s}_limit"], color=colors[s], linestyle="--",
+                    label=label("risk_chart_limit", lang, segment=_segment(r, s)))
     plotting.percent_axis(ax)
     ax.set_title(label("risk_chart_title", lang))
     ax.set_xlabel(label("risk_axis_month", lang))
@@ -111,7 +124,8 @@ def _branches(r: Report) -> tuple[pd.DataFrame, bool]:
     when the bank has one; and whether it has."""
     table_file = PARAMETERS_DIR / "branch_tolerances" / f"{r.bank.bank_id}.csv"
     given = pd.read_csv(table_file, dtype={"branch_id": str}) if table_file.exists() else None
-    return risk.branch_tolerance(r.bank, r.period, r.doc.risk.total_npl_ratio, given), given is not None
+    return (risk.branch_tolerance(r.bank, r.period, r.doc.risk.total_npl_ratio, r.doc.volume.total_loans_balance_cny,
+                                  given), given is not None)
 
 
 def branches(r: Report) -> Section:
@@ -319,7 +333,7 @@ def stress(r: Report) -> Section:
         rates = monthly.loc[monthly.index <= r.period.end, "formation_rate"].dropna()
         if len(rates):
             recent[segment] = float(rates.mean())
-    frame = risk.stress_to_breach(r.stocks, recent, r.period, r.bank)
+    frame = risk.stress_to_breach(r.stocks, recent, r.period, r.bank, r.terms)
     if frame.empty:
         return Section(label("risk_stress_none", lang))
     frame = frame.sort_values("breach_multiplier")

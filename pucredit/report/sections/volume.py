@@ -67,39 +67,47 @@ def growth_targets(r: Report) -> Section:
     """Notice 二(一): each targeted segment's year-to-date growth against its target; misses first."""
     v, lang = r.doc.volume, r.lang
     total = v.total_loans_growth
-    missed, met, unknown, absent, rows = [], [], [], [], []
+    missed, met, unknown, absent, reference, rows = [], [], [], [], [], []
     for name in _targeted(r):
-        seg = segment_label(r, name)
+        seg, target = segment_label(r, name), r.policy.target(name)
         if name in v.notes:  # the bank has no such loans (reason in the metrics' notes)
             absent.append(seg)
             continue
-        growth, gap, ok = v.of(name, "growth"), v.of(name, "growth_gap_pp"), v.of(name, "target_met")
-        rule = r.policy.target(name).rule
-        if growth is None or ok is None:
+        growth, gap, ok = v.of(name, "growth"), v.of(name, "growth_gap_pp"), v.get(target.key)
+        basis, floor = v.of(name, "target_basis"), v.of(name, "target_growth")
+        direction = label("vol_rose" if (growth or 0) >= 0 else "vol_fell", lang)
+        if growth is None:
             unknown.append(label("vol_growth_unknown", lang, segment=seg))
+        elif basis == "reference":
+            reference.append(label("vol_reference_item", lang, segment=seg, direction=direction,
+                                   growth=pct(abs(growth))))
+        elif basis == "local_office":
+            (met if ok else missed).append(label(
+                "vol_vs_floor", lang, segment=seg, direction=direction, growth=pct(abs(growth)),
+                side=label("vol_above" if growth >= floor else "vol_below", lang), floor=pct(floor)))
+        elif target.rule == "growth_not_below_total":
+            (met if ok else missed).append(label(
+                "vol_vs_total", lang, segment=seg, direction=direction, growth=pct(abs(growth)),
+                side=label("vol_above" if gap >= 0 else "vol_below", lang), total=pct(total), gap=f"{abs(gap):.2f}"))
         else:
-            direction = label("vol_rose" if growth >= 0 else "vol_fell", lang)
-            if rule == "growth_not_below_total":
-                text = label("vol_vs_total", lang, segment=seg, direction=direction, growth=pct(abs(growth)),
-                             side=label("vol_above" if gap >= 0 else "vol_below", lang), total=pct(total),
-                             gap=f"{abs(gap):.2f}")
-            else:
-                text = label("vol_vs_zero", lang, segment=seg, direction=direction, growth=pct(abs(growth)))
-            (met if ok else missed).append(text)
+            (met if ok else missed).append(label("vol_vs_zero", lang, segment=seg, direction=direction,
+                                                 growth=pct(abs(growth))))
+        rule_text = {"reference": "vol_target_reference", "local_office": "vol_target_local"}.get(
+            basis, "vol_target_not_below_total" if target.rule == "growth_not_below_total" else "vol_target_growing")
         rows.append({
             _col(r, "segment"): seg,
             _col(r, "balance_base", "unit_100m_cny"): yi(v.of(name, "balance_base_cny")),
             _col(r, "balance_end", "unit_100m_cny"): yi(v.of(name, "balance_cny")),
             _col(r, "growth_ytd"): pct(growth),
-            _col(r, "vol_target"): r.t("vol_target_not_below_total" if rule == "growth_not_below_total"
-                                       else "vol_target_growing"),
-            _col(r, "gap_pp"): DASH if _missing(gap) else f"{gap:+.2f}",
+            _col(r, "vol_target"): label(rule_text, lang, floor=pct(floor)) if basis == "local_office" else r.t(rule_text),
+            _col(r, "gap_pp"): DASH if _missing(gap) or basis == "reference" else f"{gap:+.2f}",
             _col(r, "target_met"): DASH if ok is None else r.t("yes" if ok else "no"),
         })
     if total is None:
         return Section(finding=r.t("vol_no_targets"))
     parts = [label(key, lang, items=r.t("vol_list_sep").join(items)) for key, items in
-             (("vol_missed", missed), ("vol_met", met), ("vol_unknown", unknown), ("vol_not_applicable_list", absent))
+             (("vol_missed", missed), ("vol_met", met), ("vol_unknown", unknown), ("vol_reference", reference),
+              ("vol_not_applicable_list", absent))
              if items]
     total_row = {_col(r, "segment"): r.t("total_loans"),
                  _col(r, "balance_base", "unit_100m_cny"): yi(r.stocks["total_loans_cny"].get(r.period.base_date)),
