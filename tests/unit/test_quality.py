@@ -127,6 +127,35 @@ def test_branch_flagging_every_borrower_first_stands_out(tmp_path):
     assert table["outlier"].tolist() == [True, True]  # each differs from the other beyond chance
 
 
+
+def test_first_loan_flags_the_history_contradicts_by_branch(tmp_path):
+    consumer = dict(borrower_type="other_individual", is_business="false")
+    loans = [
+        # C1: an operating loan in 2023, then a new one in B02 flagged 首贷: contradicted, counted in B02
+        dict(as_of="2023-12-31", loan_id="L1", borrower_id="C1", origination_date="2023-11-05"),
+        dict(loan_id="L2", borrower_id="C1", origination_date=NEW, is_first_loan="true", branch_id="B02"),
+        # C2: a housing loan first, then its first operating loan flagged 首贷: consistent
+        dict(as_of="2023-12-31", loan_id="L3", borrower_id="C2", origination_date="2023-11-05", **consumer),
+        dict(loan_id="L4", borrower_id="C2", origination_date=NEW, is_first_loan="true"),
+        # C3: an operating loan first, then a consumer loan flagged 首贷: not an operating loan, not checked
+        dict(as_of="2023-12-31", loan_id="L5", borrower_id="C3", origination_date="2023-11-05"),
+        dict(loan_id="L6", borrower_id="C3", origination_date=NEW, is_first_loan="true", **consumer),
+    ]
+    with open_tape(write_csv(tmp_path / "tape.csv", rows(*loans))) as tape:
+        assert tape.ok and tape.findings.by_rule()["warning"]["first_loan_not_first"] == 1
+        bank = tape.bank("T1")
+        counts = quality.rule_counts(bank)
+        table = quality.first_loan_flags_by_branch(bank, parse_period("2024H1")).set_index("branch_id")
+    found = counts[counts["rule"] == "first_loan_not_first"]
+    assert set(found["population"]) == {"originations"} and set(found["severity"]) == {"warning"}
+    assert flagged(counts, "first_loan_not_first") == {"B02": 1}
+    assert found.loc[found["flagged"] > 0, "month"].tolist() == [pd.Timestamp(END)]  # L2's origination month
+    # new inclusive small-micro loans in 2024H1: L2 (B02, contradicted) and L4 (B01); L6 is a consumer loan
+    assert table[["first_loan_borrowers", "not_first_borrowers"]].to_dict("index") == {
+        "B01": {"first_loan_borrowers": 1, "not_first_borrowers": 0},
+        "B02": {"first_loan_borrowers": 1, "not_first_borrowers": 1}}
+
+
 # ---------------------------------------------------------------- the audit sample
 
 @pytest.mark.parametrize("sizes, n", [([100, 10, 1], 20), ([5, 5, 5], 2), ([3, 2], 50), ([40, 30, 20, 10], 10)])

@@ -191,13 +191,14 @@ def first_loan_flags(r: Report) -> Section:
         "branch_id": shown["branch_id"], "qual_borrowers_originated": shown["borrowers"].map(_count),
         "first_loan_borrowers": shown["first_loan_borrowers"].map(_count),
         "first_loan_share": shown["share"].map(lambda x: pct(x, 1)),
+        "qual_not_first": shown["not_first_borrowers"].map(_count),
         "qual_rest_share": shown["rest_share"].map(lambda x: pct(x, 1)),
         "qual_p_value": shown["p_value"].map(lambda x: f"{x:.3g}"),
         "qual_stands_out": shown["outlier"].map(lambda x: yes_no(x, r.lang)),
     })
     return Section(finding, (Table(_t(r, "qual_flags_caption"), table,
                                    note=_cut_note(r, len(shown), len(flags), "qual_cut_branches")),),
-                   notes=(_t(r, "qual_flags_ref"),))
+                   notes=(_t(r, "qual_not_first_note"), _t(r, "qual_flags_ref")))
 
 
 def audit_sample(r: Report, audit: quality.AuditParameters) -> Section:
