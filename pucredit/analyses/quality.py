@@ -4,7 +4,7 @@
   the share of rows affected is exact. Checks are the contract's row rules (CONTRACT §2) and plausibility checks beyond the
   contract whose thresholds live in the policy file's ``quality`` section.
 - :func:`threshold_bunching`, :func:`branch_breaks`, :func:`first_loan_flags_by_branch`: checks of whole series
-  (credit lines just under a segment's limit, sudden breaks in a branch's balance, branches whose first-loan
+  (credit lines at or just under a segment's limit, sudden breaks in a branch's balance, branches whose first-loan
   flags stand out).
 - :func:`audit_sample`: a stratified sample (branch x segment x risk class) for manual re-checking, the same for
   the same seed on any machine; :func:`restore_ids` puts raw borrower ids back only for the holder of the
@@ -161,10 +161,14 @@ def findings_table(tape: Tape) -> pd.DataFrame:
 # ------------------------------------------------------------------ series checks
 
 def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
-    """Per segment rule with a credit-line limit: borrowers with a line just under the limit against just over it.
+    """Per segment rule with a credit-line limit: borrowers with a line just under the limit, exactly at it, and just
+    over it (notice 五(十一); the limits are inclusive, 1000万元（含）以下).
 
-    Both bands are ``threshold_band`` of the limit wide; with no sorting around the limit about half the
-    borrowers fall in each, and ``p_value`` is the one-sided binomial test of more below than that.
+    ``below`` is [limit − w, limit), ``at`` the limit itself, ``above`` (limit, limit + w], with w the policy's
+    ``threshold_band`` of the limit: mirror images, each holding as many round amounts. The test is of what the
+    definition takes in against what it leaves out: with no sorting around the limit about half of the borrowers
+    are at or below it, and ``p_value`` is the one-sided binomial test of more than that. A line exactly at the limit
+    is the likeliest fitted line, but also a round amount: ``at`` is shown apart so that a heap there can be seen.
     """
     band = bank.policy.quality.threshold_band.value
     as_of = _last_snapshot(bank, period)
@@ -174,20 +178,22 @@ def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
             limit = rule.credit_line_max_cny
             if limit is None:
                 continue
+            width = limit * band
             counted = bank.sql(f"""
-                SELECT count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny > {limit * (1 - band)!r}
-                                                          AND credit_line_cny <= {limit!r}) AS below,
+                SELECT count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny >= {limit - width!r}
+                                                          AND credit_line_cny < {limit!r}) AS below,
+                       count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny = {limit!r}) AS at,
                        count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny > {limit!r}
-                                                          AND credit_line_cny <= {limit * (1 + band)!r}) AS above
+                                                          AND credit_line_cny <= {limit + width!r}) AS above
                 FROM {{loans}} WHERE as_of = $as_of AND balance_cny > 0
                   AND {rule_sql(rule, bank.policy, bank.tape.columns, with_credit_line=False) or "false"}
             """, {"as_of": as_of.date()}).iloc[0]
-            below, above = int(counted["below"]), int(counted["above"])
+            below, at, above = int(counted["below"]), int(counted["at"]), int(counted["above"])
+            inside, near = below + at, below + at + above
             rows.append({"segment": segment, "borrower_types": ", ".join(rule.borrower_types or []), "limit_cny": limit,
-                         "below": below, "above": above,
-                         "share_below": below / (below + above) if below + above else None,
-                         "p_value": stats.binomtest(below, below + above, 0.5, "greater").pvalue
-                         if below + above else None})
+                         "below": below, "at": at, "above": above,
+                         "share_at_or_below": inside / near if near else None,
+                         "p_value": stats.binomtest(inside, near, 0.5, "greater").pvalue if near else None})
     return pd.DataFrame(rows)
 
 

@@ -104,15 +104,22 @@ def test_branch_break_is_found_where_it_was_put():
     assert breaks["change"].iloc[0] == pytest.approx(broken[18] / broken[17] - 1)
 
 
-def test_credit_lines_bunched_under_the_limit(tmp_path):
-    # three small-micro borrowers just under 10,000,000, one just over: 3 of 4 below
-    loans = [dict(loan_id=f"L{i}", borrower_id=f"C{i}", credit_line_cny=line)
-             for i, line in enumerate([9_600_000, 9_800_000, 10_000_000, 10_300_000, 5_000_000])]
+def test_credit_lines_bunched_at_or_under_the_limit(tmp_path):
+    # small-micro borrowers' lines around the 10,000,000 limit (band 5 %: 9,500,000 .. 10,500,000):
+    # below [9.5m, 10m): 9,500,000, 9,800,000, 9,999,999.99; at: 10,000,000 twice; above (10m, 10.5m]:
+    # 10,000,000.01, 10,500,000; outside the bands: 9,499,999.99, 10,500,000.01, and 5,000,000
+    lines = [9_499_999.99, 9_500_000, 9_800_000, 9_999_999.99, 10_000_000, 10_000_000, 10_000_000.01, 10_500_000,
+             10_500_000.01, 5_000_000]
+    loans = [dict(loan_id=f"L{i}", borrower_id=f"C{i}", credit_line_cny=line, amount_cny=400_000,
+                  balance_cny=400_000) for i, line in enumerate(lines)]
     with open_tape(write_csv(tmp_path / "tape.csv", rows(*loans))) as tape:
         table = quality.threshold_bunching(tape.bank("T1"), parse_period("2024H1"))
     smb = table[table["segment"] == "inclusive_smb"].iloc[0]
-    assert (smb["below"], smb["above"]) == (3, 1)
-    assert smb["p_value"] == pytest.approx(stats.binomtest(3, 4, 0.5, "greater").pvalue)  # 5/16
+    assert (smb["below"], smb["at"], smb["above"]) == (3, 2, 2)
+    # tested: at or below (3 + 2 = 5, in the segment) against above (2, out of it), of 7
+    assert smb["share_at_or_below"] == pytest.approx(5 / 7)
+    assert smb["p_value"] == pytest.approx(stats.binomtest(5, 7, 0.5, "greater").pvalue)  # 29/128
+    assert smb["p_value"] == pytest.approx(29 / 128)  # P(X >= 5), X ~ Bin(7, 1/2): (21 + 7 + 1) / 128
 
 
 def test_branch_flagging_every_borrower_first_stands_out(tmp_path):
@@ -338,4 +345,4 @@ def test_a_period_without_new_loans_or_balances_gives_empty_results(tmp_path):
         bank, period = tape.bank("T1"), parse_period("2024H1")
         assert quality.first_loan_flags_by_branch(bank, period).empty
         assert quality.audit_sample(bank, period, size=10, seed=1).empty
-        assert (quality.threshold_bunching(bank, period)[["below", "above"]] == 0).all().all()
+        assert (quality.threshold_bunching(bank, period)[["below", "at", "above"]] == 0).all().all()
