@@ -66,13 +66,19 @@ def metrics(bank: Bank, period: Period) -> FirstLoanMetrics:
 
 # ---------------------------------------------------------------- structure (优结构)
 
+def medium_long_term_sql(bank: Bank) -> str:
+    """SQL for a medium/long-term loan (中长期贷款, 贷款通则 第九条): a term of more than one year, i.e. maturity
+    later than origination plus one year (DuckDB's year arithmetic: 2024-02-29 + 1 year = 2025-02-28)."""
+    years = int(bank.policy.structure.medium_long_term_above_years.value)
+    return f"maturity_date > origination_date + INTERVAL {years} YEAR"
+
+
 def _structure_flags(bank: Bank) -> dict[str, str]:
     rules = bank.policy.structure
     return {
         "credit_share": "guarantee = 'credit'",
         "renewal_share": "is_renewal",
-        "medium_long_term_share": "date_diff('month', origination_date, maturity_date) >= "
-                                  f"{rules.medium_long_term_min_months}",
+        "medium_long_term_share": medium_long_term_sql(bank),
         "revolving_share": "repayment = 'revolving'",
         "small_credit_share": f"guarantee = 'credit' AND credit_line_cny <= {rules.small_credit_loan_max_cny.value}",
     }

@@ -313,8 +313,11 @@ def new_loans(bank: Bank, period: Period) -> pd.DataFrame:
                                ["inclusive_smb", "agri_not_smb"], "other")
     frame["spread_pp"] = np.where(frame["pricing_base"] != "fixed", frame["rate_pct"] - frame["lpr_pct"], np.nan)
     origination, maturity = pd.to_datetime(frame["origination_date"]), pd.to_datetime(frame["maturity_date"])
-    frame["tenor_months"] = ((maturity.dt.year - origination.dt.year) * 12
-                             + maturity.dt.month - origination.dt.month).clip(lower=1)
+    # months to maturity, a part month counted whole: 2024-01-01 -> 2025-01-01 is 12, -> 2025-01-02 is 13, so the
+    # bands from 13 months are the medium/long-term loans (贷款通则 第九条: more than one year)
+    months = (maturity.dt.year - origination.dt.year) * 12 + maturity.dt.month - origination.dt.month
+    same_day = np.minimum(origination.dt.day, maturity.dt.days_in_month)
+    frame["tenor_months"] = (months + (maturity.dt.day > same_day)).clip(lower=1)
     frame["tenor_band"] = pd.cut(frame["tenor_months"], [b[0] - 1 for b in TENOR_BANDS] + [10_000],
                                  labels=[b[2] for b in TENOR_BANDS]).astype(str)
     frame["line_band"] = pd.cut(frame["credit_line_cny"], LINE_BANDS_CNY,

@@ -4,7 +4,7 @@
   the share of rows affected is exact. Checks are the contract's row rules (CONTRACT §2) and plausibility checks beyond the
   contract whose thresholds live in the policy file's ``quality`` section.
 - :func:`threshold_bunching`, :func:`branch_breaks`, :func:`first_loan_flags_by_branch`: checks of whole series
-  (credit lines just under a segment's limit, sudden breaks in a branch's balance, branches whose first-loan
+  (credit lines at or just under a segment's limit, sudden breaks in a branch's balance, branches whose first-loan
   flags stand out).
 - :func:`audit_sample`: a stratified sample (branch x segment x risk class) for manual re-checking, the same for
   the same seed on any machine; :func:`restore_ids` puts raw borrower ids back only for the holder of the
@@ -30,7 +30,7 @@ from pucredit.contract.read import pseudonym_sql
 from pucredit.config.reference import lpr_coverage_end
 from pucredit.engine.sql import IN_PERIOD, period_params, sql_quote
 from pucredit.engine.tape import Bank, Tape
-from pucredit.contract.validate import ORIGINATION_FACTS, tape_row_rules
+from pucredit.contract.validate import FIRST_LOAN_NOT_FIRST, ORIGINATION_FACTS, tape_row_rules
 
 RAW_COLUMN = re.compile(r"\br_\w+")  # row rules that read raw values run in validation only
 ROBUST_SD = 1.4826  # MAD to standard deviation under normality
@@ -84,9 +84,10 @@ def rule_counts(bank: Bank, until: pd.Timestamp | None = None) -> pd.DataFrame:
     all rows (long form; zero counts kept).
 
     Also the pseudo-check ``any`` per population (rows flagged by at least one check) and the contract's
-    cross-row warning ``origination_changed`` (counted on the loan's last snapshot row).
+    cross-row warnings ``origination_changed`` (counted on the loan's last snapshot row) and
+    ``first_loan_not_first`` (counted among new loans, by the flagged loan's branch and origination month).
     """
-    frames = []
+    frames, checked = [], {}
     every_check = checks(bank)
     for population, table, month in (("rows", "{loans}", "as_of"),
                                      ("originations", "{originations}", "last_day(origination_date)")):
@@ -95,24 +96,29 @@ def rule_counts(bank: Bank, until: pd.Timestamp | None = None) -> pd.DataFrame:
         counts.append(f"count_if({' OR '.join(f'coalesce({c.condition}, false)' for c in group)}) AS c_any")
         wide = bank.sql(f"SELECT {_branch(bank)} AS branch_id, {month} AS month, count(*) AS checked, "
                         f"{', '.join(counts)} FROM {table} GROUP BY ALL")
+        checked[population] = wide[["branch_id", "month", "checked"]]
         for i, check in enumerate([*group, Check("any", "", "", population, "any")]):
             part = wide[["branch_id", "month", "checked"]].copy()
             part["flagged"] = wide[f"c{i}" if check.rule != "any" else "c_any"]
             part[["rule", "kind", "severity", "column", "population"]] = (
                 check.rule, check.kind, check.severity, check.column, population)
             frames.append(part)
-    changed = bank.sql(f"""
-        SELECT {_branch(bank, 'p')} AS branch_id, p.as_of AS month, count(*) AS flagged
-        FROM loan_facts f JOIN tape_plain p ON p._row = f.last_row
-        WHERE f.bank_id = {sql_quote(bank.bank_id)}
-          AND ({" OR ".join(f"f.{lo} <> f.{hi}" for _, lo, hi in ORIGINATION_FACTS)})
-        GROUP BY ALL
-    """)
-    rows = frames[0][["branch_id", "month", "checked"]]
-    changed = rows.merge(changed, on=["branch_id", "month"], how="left").fillna({"flagged": 0})
-    changed[["rule", "kind", "severity", "column", "population"]] = (
-        "origination_changed", "validation", "warning", "origination_date", "rows")
-    frames.append(changed)
+    bank_id = sql_quote(bank.bank_id)
+    cross_row = (
+        ("origination_changed", "origination_date", "rows", f"""
+            SELECT {_branch(bank, 'p')} AS branch_id, p.as_of AS month, count(*) AS flagged
+            FROM loan_facts f JOIN tape_plain p ON p._row = f.last_row
+            WHERE f.bank_id = {bank_id} AND ({" OR ".join(f"f.{lo} <> f.{hi}" for _, lo, hi in ORIGINATION_FACTS)})
+            GROUP BY ALL"""),
+        ("first_loan_not_first", "is_first_loan", "originations", f"""
+            SELECT {_branch(bank, 'p')} AS branch_id, last_day(p.origination_date) AS month, count(*) AS flagged
+            FROM ({FIRST_LOAN_NOT_FIRST}) f JOIN tape_plain p ON p._row = f.first_row
+            WHERE f.bank_id = {bank_id} GROUP BY ALL"""),
+    )
+    for rule, column, population, query in cross_row:
+        part = checked[population].merge(bank.sql(query), on=["branch_id", "month"], how="left").fillna({"flagged": 0})
+        part[["rule", "kind", "severity", "column", "population"]] = (rule, "validation", "warning", column, population)
+        frames.append(part)
     out = pd.concat(frames, ignore_index=True)
     out["month"] = pd.to_datetime(out["month"])
     out["flagged"] = out["flagged"].astype("int64")
@@ -155,10 +161,14 @@ def findings_table(tape: Tape) -> pd.DataFrame:
 # ------------------------------------------------------------------ series checks
 
 def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
-    """Per segment rule with a credit-line limit: borrowers with a line just under the limit against just over it.
+    """Per segment rule with a credit-line limit: borrowers with a line just under the limit, exactly at it, and just
+    over it (notice 五(十一); the limits are inclusive, 1000万元（含）以下).
 
-    Both bands are ``threshold_band`` of the limit wide; with no sorting around the limit about half the
-    borrowers fall in each, and ``p_value`` is the one-sided binomial test of more below than that.
+    ``below`` is [limit − w, limit), ``at`` the limit itself, ``above`` (limit, limit + w], with w the policy's
+    ``threshold_band`` of the limit: mirror images, each holding as many round amounts. The test is of what the
+    definition takes in against what it leaves out: with no sorting around the limit about half of the borrowers
+    are at or below it, and ``p_value`` is the one-sided binomial test of more than that. A line exactly at the limit
+    is the likeliest fitted line, but also a round amount: ``at`` is shown apart so that a heap there can be seen.
     """
     band = bank.policy.quality.threshold_band.value
     as_of = _last_snapshot(bank, period)
@@ -168,20 +178,22 @@ def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
             limit = rule.credit_line_max_cny
             if limit is None:
                 continue
+            width = limit * band
             counted = bank.sql(f"""
-                SELECT count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny > {limit * (1 - band)!r}
-                                                          AND credit_line_cny <= {limit!r}) AS below,
+                SELECT count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny >= {limit - width!r}
+                                                          AND credit_line_cny < {limit!r}) AS below,
+                       count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny = {limit!r}) AS at,
                        count(DISTINCT borrower_id) FILTER (WHERE credit_line_cny > {limit!r}
-                                                          AND credit_line_cny <= {limit * (1 + band)!r}) AS above
+                                                          AND credit_line_cny <= {limit + width!r}) AS above
                 FROM {{loans}} WHERE as_of = $as_of AND balance_cny > 0
                   AND {rule_sql(rule, bank.policy, bank.tape.columns, with_credit_line=False) or "false"}
             """, {"as_of": as_of.date()}).iloc[0]
-            below, above = int(counted["below"]), int(counted["above"])
+            below, at, above = int(counted["below"]), int(counted["at"]), int(counted["above"])
+            inside, near = below + at, below + at + above
             rows.append({"segment": segment, "borrower_types": ", ".join(rule.borrower_types or []), "limit_cny": limit,
-                         "below": below, "above": above,
-                         "share_below": below / (below + above) if below + above else None,
-                         "p_value": stats.binomtest(below, below + above, 0.5, "greater").pvalue
-                         if below + above else None})
+                         "below": below, "at": at, "above": above,
+                         "share_at_or_below": inside / near if near else None,
+                         "p_value": stats.binomtest(inside, near, 0.5, "greater").pvalue if near else None})
     return pd.DataFrame(rows)
 
 
@@ -226,12 +238,17 @@ def branch_breaks(balances: pd.DataFrame, z: float, min_change: float = 0.1) -> 
 
 
 def first_loan_flags_by_branch(bank: Bank, period: Period, alpha: float = 0.01) -> pd.DataFrame:
-    """Per branch: inclusive small-micro borrowers originated in the period, those flagged 首贷, and whether the
-    branch's share differs from the rest of the bank's beyond chance (two-sided binomial test, Bonferroni
-    over branches at ``alpha``). Flags no history can confirm are what supervisors re-check first."""
+    """Per branch: inclusive small-micro borrowers originated in the period, those flagged 首贷, those of them whose
+    flag the tape's history contradicts (``not_first_borrowers``: validation's warning first_loan_not_first, an
+    earlier operating loan), and whether the branch's share differs from the rest of the bank's beyond chance
+    (two-sided binomial test, Bonferroni over branches at ``alpha``). Flags no history can confirm are what
+    supervisors re-check first (notice 五(十一))."""
+    not_first = f"SELECT loan_id FROM ({FIRST_LOAN_NOT_FIRST}) WHERE bank_id = {sql_quote(bank.bank_id)}"
     frame = bank.sql(f"""
         SELECT {_branch(bank)} AS branch_id, count(DISTINCT borrower_id) AS borrowers,
-               count(DISTINCT borrower_id) FILTER (WHERE is_first_loan) AS first_loan_borrowers
+               count(DISTINCT borrower_id) FILTER (WHERE is_first_loan) AS first_loan_borrowers,
+               count(DISTINCT borrower_id) FILTER (WHERE is_first_loan AND loan_id IN ({not_first}))
+                   AS not_first_borrowers
         FROM {{originations}}
         WHERE {bank.flag('inclusive_smb')} AND {IN_PERIOD}
         GROUP BY ALL ORDER BY 1

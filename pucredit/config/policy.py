@@ -167,7 +167,7 @@ class Pricing(_Strict):
 class Structure(_Strict):
     clause: str
     small_credit_loan_max_cny: Sourced
-    medium_long_term_min_months: int
+    medium_long_term_above_years: Sourced
 
 
 class RiskRules(_Strict):

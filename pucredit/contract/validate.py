@@ -240,9 +240,23 @@ def _duplicates(con, source: Source, view: str, findings: Findings, cap: int, ke
     findings.add_count("error", "duplicate_key", int(total))
 
 
+# Operating loans flagged 首贷 whose borrower already had an earlier operating loan in the tape (CONTRACT §2: a
+# warning, the metrics count the flags as given). A 首贷户 flag is about business credit, so consumer and housing
+# loans (is_business false) neither carry nor contradict it. Over ``loan_facts``; the quality report counts it too.
+FIRST_LOAN_NOT_FIRST = """
+    WITH earliest AS (
+        SELECT bank_id, borrower_id, min(orig) AS orig, arg_min(loan_id, orig) AS loan_id
+        FROM loan_facts WHERE borrower_id IS NOT NULL AND business GROUP BY bank_id, borrower_id
+    )
+    SELECT l.*, e.loan_id AS earlier_loan_id, e.orig AS earlier_orig
+    FROM loan_facts l JOIN earliest e USING (bank_id, borrower_id)
+    WHERE l.first AND l.business AND l.orig > e.orig
+"""
+
+
 def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -> None:
     """Per loan, over all its snapshots: duplicate snapshots, origination facts that change, and
-    first-loan flags (首贷) on a borrower who already had an earlier loan in the tape. One aggregation
+    first-loan flags (首贷) on a borrower who already had an earlier operating loan in the tape. One aggregation
     serves all three, and its table ``loan_facts`` (first snapshot date per loan) is kept for
     building originations."""
     first_month = con.execute(f"SELECT min(as_of) FROM {view}").fetchone()[0]
@@ -255,6 +269,7 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
                min(borrower_id) AS borrower_id, max(borrower_id) AS borrower_id_hi,
                min(origination_date) AS orig, max(origination_date) AS orig_hi,
                min(amount_cny) AS amount, max(amount_cny) AS amount_hi,
+               arg_min(is_business, as_of) AS business,
                bool_or(is_first_loan) AS first, min(_row) AS row, max(_row) AS last_row
         FROM {view} WHERE loan_id IS NOT NULL AND as_of IS NOT NULL GROUP BY bank_id, loan_id
     """)
@@ -279,24 +294,17 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
                 count=0)
         if total:
             findings.add_count("warning", "origination_changed", int(total))
-    rows = con.execute(f"""
-        WITH earliest AS (
-            SELECT bank_id, borrower_id, min(orig) AS orig, arg_min(loan_id, orig) AS loan_id
-            FROM loan_facts WHERE borrower_id IS NOT NULL GROUP BY bank_id, borrower_id
-        )
-        SELECT count(*) OVER (), l.row, l.loan_id, l.orig, e.loan_id, e.orig
-        FROM loan_facts l JOIN earliest e USING (bank_id, borrower_id)
-        WHERE l.first AND l.orig > e.orig
-        ORDER BY l.row LIMIT {cap}
-    """).fetchall()
+    rows = con.execute(f"SELECT count(*) OVER (), row, loan_id, orig, earlier_loan_id, earlier_orig "
+                       f"FROM ({FIRST_LOAN_NOT_FIRST}) ORDER BY row LIMIT {cap}").fetchall()
     for total, row, loan_id, orig, earlier_id, earlier in rows:
         findings.add(Problem(
             file=str(source.path), row=int(row), column="is_first_loan", rule="first_loan_not_first",
-            message=f"loan {loan_id} of {orig} is flagged as a first loan, but the same borrower already had "
-                    f"loan {earlier_id} of {earlier} in the tape", value="true",
-            accepted="is_first_loan true only on the borrower's earliest loan"), count=0)
+            message=f"operating loan {loan_id} of {orig} is flagged as a first loan, but the same borrower already had "
+                    f"operating loan {earlier_id} of {earlier} in the tape", value="true",
+            severity="warning", accepted="is_first_loan true only on the borrower's earliest operating loan"),
+            count=0)
     if rows:
-        findings.add_count("error", "first_loan_not_first", int(rows[0][0]))
+        findings.add_count("warning", "first_loan_not_first", int(rows[0][0]))
 
 
 def _file_findings(source: Source) -> Findings:

@@ -1,6 +1,7 @@
 """First loans and structure (notice 二(三)) on a hand-made tape; answers worked out below."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from pucredit.analyses import first_loans
@@ -73,3 +74,44 @@ def test_histories_follow_each_borrower(bank):
     assert not histories["next_observed"].any()
     assert histories.loc["C1", "first_or_repeat"] == "first"
     assert histories.loc["C1", "months_observed"] == 3  # 2024-03 to the tape's last month, 2024-06
+
+
+# Medium/long term (中长期, 贷款通则 第九条): maturity later than origination plus one year. "Plus one year" is the same
+# day a year later, or that month's last day where there is none: 2024-02-29 + 1 year = 2025-02-28 (民法典 第二百零二条,
+# and DuckDB's date arithmetic), so a loan of 2024-02-29 -> 2025-02-28 runs exactly one year and is short term.
+TERMS = [  # loan_id, origination, maturity, amount, medium/long term, pricing tenor band
+    ("T1", "2024-01-01", "2025-01-01", 100_000, False, "7–12m"),  # exactly one year: short
+    ("T2", "2024-01-01", "2025-01-02", 200_000, True, "1–3y"),  # one day more: medium/long
+    ("T3", "2024-01-01", "2025-01-31", 400_000, True, "1–3y"),  # 12 calendar months apart, yet more than a year
+    ("T4", "2024-02-29", "2025-02-28", 800_000, False, "7–12m"),  # one year from a leap day
+    ("T5", "2024-02-29", "2025-03-01", 1_600_000, True, "1–3y"),
+    ("T6", "2024-03-31", "2024-09-30", 3_200_000, False, "≤6m"),  # six months to a shorter month's end
+]
+
+
+@pytest.fixture
+def terms_bank(write_tape):
+    # a snapshot at the end of each loan's origination month (so the tape sees it originate) and at 2024-03-31
+    rows = [dict(as_of=as_of, loan_id=loan_id, borrower_id=f"B{loan_id}", origination_date=start,
+                 maturity_date=end, amount_cny=amount, balance_cny=amount, **SMB)
+            for loan_id, start, end, amount, _, _ in TERMS
+            for as_of in sorted({str(pd.Timestamp(start) + pd.offsets.MonthEnd(0))[:10], "2024-03-31"})]
+    with open_tape(write_tape(rows)) as tape:
+        assert tape.ok, [str(p) for p in tape.findings.errors]
+        yield tape.bank("T1")
+
+
+def test_medium_long_term_is_more_than_one_year(terms_bank):
+    shares = first_loans.structure_shares(terms_bank, parse_period("2024Q1"))
+    total = sum(t[3] for t in TERMS)  # 6,300,000, all originated in 2024Q1 and outstanding at 2024-03-31
+    medium_long = 200_000 + 400_000 + 1_600_000  # T2, T3, T5
+    assert medium_long == sum(amount for _, _, _, amount, longer, _ in TERMS if longer)
+    assert shares["new"]["medium_long_term_share"] == pytest.approx(medium_long / total)
+    assert shares["stock"]["medium_long_term_share"] == pytest.approx(medium_long / total)
+
+
+def test_pricing_tenor_bands_split_where_medium_long_term_starts(terms_bank):
+    from pucredit.analyses import pricing
+
+    bands = pricing.new_loans(terms_bank, parse_period("2024Q1")).set_index("loan_id")["tenor_band"]
+    assert bands.to_dict() == {loan_id: band for loan_id, *_, band in TERMS}

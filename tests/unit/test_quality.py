@@ -104,15 +104,22 @@ def test_branch_break_is_found_where_it_was_put():
     assert breaks["change"].iloc[0] == pytest.approx(broken[18] / broken[17] - 1)
 
 
-def test_credit_lines_bunched_under_the_limit(tmp_path):
-    # three small-micro borrowers just under 10,000,000, one just over: 3 of 4 below
-    loans = [dict(loan_id=f"L{i}", borrower_id=f"C{i}", credit_line_cny=line)
-             for i, line in enumerate([9_600_000, 9_800_000, 10_000_000, 10_300_000, 5_000_000])]
+def test_credit_lines_bunched_at_or_under_the_limit(tmp_path):
+    # small-micro borrowers' lines around the 10,000,000 limit (band 5 %: 9,500,000 .. 10,500,000):
+    # below [9.5m, 10m): 9,500,000, 9,800,000, 9,999,999.99; at: 10,000,000 twice; above (10m, 10.5m]:
+    # 10,000,000.01, 10,500,000; outside the bands: 9,499,999.99, 10,500,000.01, and 5,000,000
+    lines = [9_499_999.99, 9_500_000, 9_800_000, 9_999_999.99, 10_000_000, 10_000_000, 10_000_000.01, 10_500_000,
+             10_500_000.01, 5_000_000]
+    loans = [dict(loan_id=f"L{i}", borrower_id=f"C{i}", credit_line_cny=line, amount_cny=400_000,
+                  balance_cny=400_000) for i, line in enumerate(lines)]
     with open_tape(write_csv(tmp_path / "tape.csv", rows(*loans))) as tape:
         table = quality.threshold_bunching(tape.bank("T1"), parse_period("2024H1"))
     smb = table[table["segment"] == "inclusive_smb"].iloc[0]
-    assert (smb["below"], smb["above"]) == (3, 1)
-    assert smb["p_value"] == pytest.approx(stats.binomtest(3, 4, 0.5, "greater").pvalue)  # 5/16
+    assert (smb["below"], smb["at"], smb["above"]) == (3, 2, 2)
+    # tested: at or below (3 + 2 = 5, in the segment) against above (2, out of it), of 7
+    assert smb["share_at_or_below"] == pytest.approx(5 / 7)
+    assert smb["p_value"] == pytest.approx(stats.binomtest(5, 7, 0.5, "greater").pvalue)  # 29/128
+    assert smb["p_value"] == pytest.approx(29 / 128)  # P(X >= 5), X ~ Bin(7, 1/2): (21 + 7 + 1) / 128
 
 
 def test_branch_flagging_every_borrower_first_stands_out(tmp_path):
@@ -125,6 +132,35 @@ def test_branch_flagging_every_borrower_first_stands_out(tmp_path):
     assert table.loc["B01", ["borrowers", "first_loan_borrowers"]].tolist() == [12, 12]
     assert table.loc["B01", "rest_share"] == pytest.approx(3 / 60)
     assert table["outlier"].tolist() == [True, True]  # each differs from the other beyond chance
+
+
+
+def test_first_loan_flags_the_history_contradicts_by_branch(tmp_path):
+    consumer = dict(borrower_type="other_individual", is_business="false")
+    loans = [
+        # C1: an operating loan in 2023, then a new one in B02 flagged 首贷: contradicted, counted in B02
+        dict(as_of="2023-12-31", loan_id="L1", borrower_id="C1", origination_date="2023-11-05"),
+        dict(loan_id="L2", borrower_id="C1", origination_date=NEW, is_first_loan="true", branch_id="B02"),
+        # C2: a housing loan first, then its first operating loan flagged 首贷: consistent
+        dict(as_of="2023-12-31", loan_id="L3", borrower_id="C2", origination_date="2023-11-05", **consumer),
+        dict(loan_id="L4", borrower_id="C2", origination_date=NEW, is_first_loan="true"),
+        # C3: an operating loan first, then a consumer loan flagged 首贷: not an operating loan, not checked
+        dict(as_of="2023-12-31", loan_id="L5", borrower_id="C3", origination_date="2023-11-05"),
+        dict(loan_id="L6", borrower_id="C3", origination_date=NEW, is_first_loan="true", **consumer),
+    ]
+    with open_tape(write_csv(tmp_path / "tape.csv", rows(*loans))) as tape:
+        assert tape.ok and tape.findings.by_rule()["warning"]["first_loan_not_first"] == 1
+        bank = tape.bank("T1")
+        counts = quality.rule_counts(bank)
+        table = quality.first_loan_flags_by_branch(bank, parse_period("2024H1")).set_index("branch_id")
+    found = counts[counts["rule"] == "first_loan_not_first"]
+    assert set(found["population"]) == {"originations"} and set(found["severity"]) == {"warning"}
+    assert flagged(counts, "first_loan_not_first") == {"B02": 1}
+    assert found.loc[found["flagged"] > 0, "month"].tolist() == [pd.Timestamp(END)]  # L2's origination month
+    # new inclusive small-micro loans in 2024H1: L2 (B02, contradicted) and L4 (B01); L6 is a consumer loan
+    assert table[["first_loan_borrowers", "not_first_borrowers"]].to_dict("index") == {
+        "B01": {"first_loan_borrowers": 1, "not_first_borrowers": 0},
+        "B02": {"first_loan_borrowers": 1, "not_first_borrowers": 1}}
 
 
 # ---------------------------------------------------------------- the audit sample
@@ -309,4 +345,4 @@ def test_a_period_without_new_loans_or_balances_gives_empty_results(tmp_path):
         bank, period = tape.bank("T1"), parse_period("2024H1")
         assert quality.first_loan_flags_by_branch(bank, period).empty
         assert quality.audit_sample(bank, period, size=10, seed=1).empty
-        assert (quality.threshold_bunching(bank, period)[["below", "above"]] == 0).all().all()
+        assert (quality.threshold_bunching(bank, period)[["below", "at", "above"]] == 0).all().all()

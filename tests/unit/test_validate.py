@@ -92,13 +92,27 @@ def test_duplicate_key(write_tape, capsys):
     assert code == 2 and found["row"] == 5 and "row 4" in found["message"]
 
 
-def test_first_loan_flag_on_borrower_with_earlier_loan(write_tape, capsys):
+def test_first_loan_flag_on_borrower_with_earlier_loan_is_a_warning(write_tape, capsys):
     rows = GOOD + [dict(as_of="2024-06-30", loan_id="L3", borrower_id="B1", origination_date="2024-06-20",
                         is_first_loan="true")]
     code, report = validate(write_tape(rows), capsys)
     found = problem(report, "first_loan_not_first")
-    assert code == 2 and found["row"] == 5 and found["column"] == "is_first_loan"
-    assert "L1" in found["message"]
+    assert code == 0 and found["severity"] == "warning" and found["row"] == 5 and found["column"] == "is_first_loan"
+    assert "L1" in found["message"] and report["warnings"] == 1
+
+
+def test_first_loan_flag_is_checked_on_operating_loans_only(write_tape, capsys):
+    consumer = dict(borrower_type="other_individual", is_business="false")
+    rows = GOOD + [
+        # B2's consumer loan after its operating loan L2, flagged 首贷: not an operating loan, not checked
+        dict(as_of="2024-06-30", loan_id="L3", borrower_id="B2", origination_date="2024-06-20", is_first_loan="true",
+             **consumer),
+        # B4 had a housing loan first; its first operating loan is rightly its 首贷
+        dict(as_of="2024-06-30", loan_id="L4", borrower_id="B4", origination_date="2024-05-02", **consumer),
+        dict(as_of="2024-06-30", loan_id="L5", borrower_id="B4", origination_date="2024-06-12", is_first_loan="true"),
+    ]
+    code, report = validate(write_tape(rows), capsys)
+    assert code == 0 and not [p for p in report["problems"] if p["rule"] == "first_loan_not_first"]
 
 
 def test_rates_as_fractions(write_tape, capsys):

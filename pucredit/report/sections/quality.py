@@ -121,11 +121,11 @@ def by_branch_and_month(r: Report, counts: pd.DataFrame) -> Section:
 
 
 def threshold_bunching(r: Report) -> Section:
-    """Credit lines bunched just under a segment's limit: lines set to fit the definition? (五(十一))."""
+    """Credit lines bunched at or just under a segment's limit: lines set to fit the definition? (五(十一))."""
     bunching = quality.threshold_bunching(r.bank, r.period)
     if bunching.empty:
         return Section(_t(r, "qual_bunching_none_tested"))
-    if not (bunching["below"] + bunching["above"]).sum():
+    if not bunching[["below", "at", "above"]].to_numpy().sum():
         return Section(_t(r, "qual_bunching_none_near"))
     band = r.policy.quality.threshold_band.value
     suspicious = bunching[bunching["p_value"].fillna(1) < 0.01]
@@ -140,8 +140,10 @@ def threshold_bunching(r: Report) -> Section:
         "qual_p_value": bunching["p_value"].map(lambda x: "—" if pd.isna(x) else f"{x:.3g}"),
     })
     table.insert(3, _t(r, "qual_below", band=f"{band:.0%}"), bunching["below"].map(_count).to_numpy())
-    table.insert(4, _t(r, "qual_above", band=f"{band:.0%}"), bunching["above"].map(_count).to_numpy())
-    table.insert(5, _t(r, "qual_share_below"), bunching["share_below"].map(lambda x: pct(x, 1) or "—").to_numpy())
+    table.insert(4, _t(r, "qual_at"), bunching["at"].map(_count).to_numpy())
+    table.insert(5, _t(r, "qual_above", band=f"{band:.0%}"), bunching["above"].map(_count).to_numpy())
+    table.insert(6, _t(r, "qual_share_at_or_below"),
+                 bunching["share_at_or_below"].map(lambda x: pct(x, 1) or "—").to_numpy())
     notes = (_t(r, "qual_p_missing"),) if bunching["p_value"].isna().any() else ()
     return Section(finding, (Table(_t(r, "qual_bunching_caption"), table),), notes=notes)
 
@@ -191,13 +193,14 @@ def first_loan_flags(r: Report) -> Section:
         "branch_id": shown["branch_id"], "qual_borrowers_originated": shown["borrowers"].map(_count),
         "first_loan_borrowers": shown["first_loan_borrowers"].map(_count),
         "first_loan_share": shown["share"].map(lambda x: pct(x, 1)),
+        "qual_not_first": shown["not_first_borrowers"].map(_count),
         "qual_rest_share": shown["rest_share"].map(lambda x: pct(x, 1)),
         "qual_p_value": shown["p_value"].map(lambda x: f"{x:.3g}"),
         "qual_stands_out": shown["outlier"].map(lambda x: yes_no(x, r.lang)),
     })
     return Section(finding, (Table(_t(r, "qual_flags_caption"), table,
                                    note=_cut_note(r, len(shown), len(flags), "qual_cut_branches")),),
-                   notes=(_t(r, "qual_flags_ref"),))
+                   notes=(_t(r, "qual_not_first_note"), _t(r, "qual_flags_ref")))
 
 
 def audit_sample(r: Report, audit: quality.AuditParameters) -> Section:
