@@ -292,7 +292,7 @@ def structure(r: Report) -> Section:
     blank = (shown == "—").any().any()
     table = Table(label("fl_structure_caption", lang), shown,
                   note=label("fl_structure_note" if blank else "fl_structure_term_note", lang,
-                             months=rules.medium_long_term_min_months))
+                             years=f"{rules.medium_long_term_above_years.value:g}"))
     return Section(_heading("fl_structure_heading", lang, finding), tables=(table,),
                    figures=(_structure_figure(r, names, has_repayment),))
 
