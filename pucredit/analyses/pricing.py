@@ -19,6 +19,7 @@ from pucredit.config.periods import Period
 from pucredit.analyses.document import PricingMetrics
 from pucredit.engine.sql import IN_PERIOD, as_float, period_params, sum_cny, weighted_mean
 from pucredit.engine.tape import Bank
+from pucredit.estimators import irr
 
 SPREAD = "rate_pct - lpr_pct"
 PRICED_ON_LPR = "pricing_base <> 'fixed' AND lpr_pct IS NOT NULL"
@@ -189,103 +190,6 @@ def metrics(bank: Bank, period: Period) -> PricingMetrics:
     return PricingMetrics(**result, passthrough=passthrough(bank, period).to_dict(), notes=notes)
 
 
-# ---------------------------------------------------------------- the borrower's all-in cost (二(二))
-
-DAYS_PER_YEAR = 365.0
-
-
-def schedule(amount: np.ndarray, rate_pct: np.ndarray, months: np.ndarray, repayment: np.ndarray) -> np.ndarray:
-    """Scheduled payments (interest and principal) per loan and month, shape (loans, max months).
-
-    One payment a month at the contract rate / 12: ``bullet`` pays interest monthly and the principal
-    at maturity; ``amortizing`` (等额本息) equal instalments; ``equal_principal`` (等额本金) equal
-    principal plus interest on the balance; ``revolving`` (随借随还) is approximated as a bullet
-    loan drawn in full for its whole term (the tape does not say when it was drawn and repaid).
-    """
-    n_max = int(months.max())
-    k = np.arange(1, n_max + 1)[None, :]
-    n = months[:, None]
-    i = (rate_pct / 1200.0)[:, None]
-    a = amount[:, None]
-    live = k <= n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = np.where(i > 0, a * i / (1 - (1 + i) ** -n), a / n)
-        # amortizing: balance before payment k is A(1+i)^(k-1) - P((1+i)^(k-1)-1)/i
-        growth = (1 + i) ** (k - 1)
-        balance_amort = np.where(i > 0, a * growth - level * (growth - 1) / i, a - level * (k - 1))
-    interest_amort = balance_amort * i
-    equal_principal = a / n + (a - a / n * (k - 1)) * i
-    bullet = a * i + np.where(k == n, a, 0.0)
-    kind = repayment[:, None]
-    payments = np.select([kind == "amortizing", kind == "equal_principal"],
-                         [np.broadcast_to(level, (len(amount), n_max)) + 0 * interest_amort, equal_principal],
-                         default=bullet)
-    return np.where(live, payments, 0.0)
-
-
-def allin_rates(loans: pd.DataFrame) -> pd.Series:
-    """Annualised all-in cost per loan (percent a year): the internal rate of return of its dated cash flows.
-
-    The borrower receives amount − fee_third_party_cny − fee_bank_cny at origination and pays the
-    schedule of :func:`schedule` on the same day of each following month, the last payment on the
-    maturity date; flows are discounted by actual days / 365. Solved with scipy's Newton-Raphson on
-    all loans at once (a tested root finder over dated flows, not an IRR over even periods). A loan
-    without fees comes out at its contract rate in effective terms, (1 + rate/12)^12 − 1.
-    Columns used: amount_cny, rate_pct, origination_date, maturity_date, repayment, fee columns.
-    """
-    if loans.empty:
-        return pd.Series(dtype="float64", index=loans.index, name="allin_rate_pct")
-    origination = pd.to_datetime(loans["origination_date"])
-    maturity = pd.to_datetime(loans["maturity_date"])
-    months = ((maturity.dt.year - origination.dt.year) * 12 + maturity.dt.month - origination.dt.month).clip(lower=1)
-    # loans of one term share a schedule shape: solving them together wastes no padding
-    return pd.concat([_allin_same_term(group) for _, group in loans.groupby(months.to_numpy())]).reindex(loans.index)
-
-
-def _allin_same_term(loans: pd.DataFrame) -> pd.Series:
-    origination = pd.to_datetime(loans["origination_date"])
-    maturity = pd.to_datetime(loans["maturity_date"])
-    months = ((maturity.dt.year - origination.dt.year) * 12 + maturity.dt.month - origination.dt.month)
-    months = np.maximum(months.to_numpy(), 1)
-    amount = loans["amount_cny"].to_numpy(float)
-    rate = loans["rate_pct"].to_numpy(float)
-    repayment = loans.get("repayment", pd.Series("bullet", index=loans.index)).fillna("bullet").to_numpy(str)
-    fees = sum(loans[c].fillna(0).to_numpy(float) for c in ("fee_third_party_cny", "fee_bank_cny") if c in loans)
-    payments = schedule(amount, rate, months, repayment)
-    k = np.arange(1, payments.shape[1] + 1)
-    start_day = origination.to_numpy("datetime64[D]")[:, None]
-    years = (payment_dates(start_day, k) - start_day).astype(float) / DAYS_PER_YEAR
-    years = np.where(k[None, :] == months[:, None],
-                     (maturity.to_numpy("datetime64[D]")[:, None] - start_day).astype(float) / DAYS_PER_YEAR, years)
-    return pd.Series(_irr(payments, years, amount - fees, rate) * 100, index=loans.index, name="allin_rate_pct")
-
-
-def payment_dates(start: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The same day of the month ``k`` months after ``start`` (the month's last day when it is shorter)."""
-    month = start.astype("datetime64[M]") + k[None, :]
-    day = (start - start.astype("datetime64[M]").astype("datetime64[D]")).astype(int)
-    last_day = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(int) - 1
-    return month.astype("datetime64[D]") + np.minimum(day, last_day)
-
-
-def _irr(payments: np.ndarray, years: np.ndarray, received: np.ndarray, rate_pct: np.ndarray) -> np.ndarray:
-    """Annual rate x with sum(payments (1+x)^-years) = received, per row (scipy's vectorised Newton)."""
-    from scipy.optimize import newton
-
-    def npv(x):
-        return (payments * (1 + x[:, None]) ** -years).sum(axis=1) - received
-
-    def slope(x):
-        return (-years * payments * (1 + x[:, None]) ** (-years - 1)).sum(axis=1)
-
-    return newton(npv, effective_rate_pct(rate_pct) / 100, fprime=slope, tol=1e-12, maxiter=100)
-
-
-def effective_rate_pct(rate_pct) -> np.ndarray:
-    """The contract rate in effective annual terms with monthly payments: (1 + r/12)^12 − 1, percent."""
-    return ((1 + np.asarray(rate_pct, float) / 1200.0) ** 12 - 1) * 100
-
-
 # ---------------------------------------------------------------- the pricing report (notebook 02)
 
 TENOR_BANDS = ((0, 6, "≤6m"), (7, 12, "7–12m"), (13, 36, "1–3y"), (37, 60, "3–5y"), (61, 10_000, ">5y"))
@@ -395,15 +299,13 @@ def lpr_event_view(series: pd.DataFrame, lpr: pd.DataFrame, months: int = 3) -> 
 
 
 def all_in(loans: pd.DataFrame) -> pd.DataFrame:
-    """Each new loan's all-in rate, its effective contract rate on the same dated flows without fees, and
-    the gap (pp) that the fees add — the borrower's real financing cost (实际承担的融资成本), 二(二)."""
+    """Each new loan's all-in rate (nominal, as the contract rate: 12 × the monthly IRR, CONTRACT §3), the same
+    in effective annual terms, and the gap (pp) over the contract rate that the fees add — the borrower's real
+    financing cost (实际承担的融资成本), 二(二)."""
     out = loans.copy()
-    out["allin_rate_pct"] = allin_rates(out)
-    fees = out[["fee_third_party_cny", "fee_bank_cny"]].fillna(0).sum(axis=1) > 0
-    out["contract_effective_pct"] = out["allin_rate_pct"]  # the same flows when nothing is deducted
-    with_fees = out[fees].assign(fee_third_party_cny=0.0, fee_bank_cny=0.0)
-    out.loc[fees, "contract_effective_pct"] = allin_rates(with_fees)
-    out["allin_gap_pp"] = out["allin_rate_pct"] - out["contract_effective_pct"]
+    out["allin_rate_pct"] = irr.allin_rates(out)
+    out["allin_effective_rate_pct"] = irr.effective_pct(out["allin_rate_pct"])
+    out["allin_gap_pp"] = out["allin_rate_pct"] - out["rate_pct"]
     out["has_third_party_fee"] = out["fee_third_party_cny"].fillna(0) > 0
     return out
 

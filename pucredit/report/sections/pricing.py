@@ -283,7 +283,8 @@ def all_in_cost(r: Report) -> Section:
         by_branch = by_branch.sort_values("loans", ascending=False).head(TOP_BRANCHES)
         tables.append(Table(label("pr_high_branch_caption", r.lang, threshold=num(threshold, 1), top=TOP_BRANCHES),
                             _high_frame(r, t("pr_col_branch"), [str(b) for b in by_branch.index], by_branch)))
-    gaps = costed.loc[costed["allin_gap_pp"] > 0, "allin_gap_pp"]
+    paid = costed[["fee_third_party_cny", "fee_bank_cny"]].fillna(0).sum(axis=1) > 0
+    gaps = costed.loc[paid, "allin_gap_pp"]
     figures = (_fees_chart(r, gaps, threshold),) if len(gaps) else ()
     return Section(finding, tables=tuple(tables), figures=figures, notes=(t("pr_cost_method"),))
 
