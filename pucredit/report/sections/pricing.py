@@ -212,6 +212,7 @@ def _fit_row(r: Report, name: str, fit) -> dict:
            t("pr_col_bounds"): DASH if fit.bounds_test_f is None else
            f"{num(fit.bounds_test_f, 1)} ({num(fit.bounds_test_p, 3)})",
            t("pr_col_window"): f"{fit.n_months} / {fit.lpr_changes}",
+           t("pr_col_lags"): DASH if fit.lags_rate is None else f"{fit.lags_rate}, {fit.lags_lpr}",
            t("pr_col_note"): DASH if fit.long_run is not None else _reason(r, fit)}
 
 
