@@ -62,7 +62,8 @@ class VolumeMetrics(Section):
 
 
 class PassThroughMetrics(BaseModel):
-    """The ECM of inclusive small-micro new-loan rates on the 1Y LPR (docs/data-contract.md §3 pass-through)."""
+    """The ECM of inclusive small-micro new-loan rates on the 1Y LPR (docs/data-contract.md §3 pass-through);
+    ``lags_rate`` and ``lags_lpr`` are the ARDL orders chosen by ``lag_criterion`` (1 and 1: the one-lag ECM)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -81,6 +82,9 @@ class PassThroughMetrics(BaseModel):
     bounds_test_p: float | None = None
     first_month: str | None = None
     last_month: str | None = None
+    lags_rate: int | None = None
+    lags_lpr: int | None = None
+    lag_criterion: str | None = None
 
 
 class PricingMetrics(Section):

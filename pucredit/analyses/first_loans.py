@@ -15,7 +15,7 @@ import pandas as pd
 from pucredit.config.periods import Period
 from pucredit.analyses.document import FirstLoanMetrics
 from pucredit.engine.sql import IN_PERIOD, as_float, period_params, sum_cny, weighted_mean
-from pucredit.estimators.glm import glm_on_cells
+from pucredit.estimators.glm import binomial_glm
 from pucredit.engine.tape import Bank
 
 
@@ -274,20 +274,17 @@ def cohorts(histories: pd.DataFrame, bank: Bank, horizons=(6, 12, 24)) -> pd.Dat
 
 
 def default_odds(histories: pd.DataFrame, horizon: int = 12):
-    """Logistic GLM of default within ``horizon`` months on first loan, borrower type and guarantee, fitted
-    on aggregated cells (successes and failures per covariate cell: exact for categorical covariates, and
-    fast on large tapes). exp(coefficient of is_first_loan) is the first-loan odds ratio. When a control
-    cell is perfectly separated the model falls back to first loan alone (``fit.model.formula`` says
-    which). None when the window holds too few loans or defaults."""
-    seen = histories[histories["months_observed"] >= horizon].copy()
-    seen["defaulted"] = (seen["months_to_default"] <= horizon).astype(int)
+    """Logistic GLM of default within ``horizon`` months on first loan, borrower type and guarantee (notice
+    二(三)), standard errors clustered by borrower (a repeat borrower's loans are not independent).
+    exp(coefficient of is_first_loan) is the first-loan odds ratio. When a control level is perfectly
+    separated the model falls back to first loan alone (``fit.model.formula`` says which), keeping every
+    loan. None when the window holds too few loans or defaults."""
+    seen = histories[histories["months_observed"] >= horizon]
+    seen = seen.assign(defaulted=(seen["months_to_default"] <= horizon).astype(int),
+                       is_first_loan=seen["is_first_loan"].astype(int))
     if len(seen) < 100 or seen["defaulted"].sum() < 5:
         return None
-    cells = (seen.assign(is_first_loan=seen["is_first_loan"].astype(int))
-             .groupby(["is_first_loan", "borrower_type", "guarantee"], as_index=False)
-             .agg(defaults=("defaulted", "sum"), loans=("defaulted", "size")))
-    cells["performing"] = cells["loans"] - cells["defaults"]
-    return glm_on_cells(cells, ["defaults + performing ~ is_first_loan + C(borrower_type) + C(guarantee)",
-                                "defaults + performing ~ is_first_loan"])
+    return binomial_glm(seen, "defaulted", ["is_first_loan", "borrower_type", "guarantee"],
+                        ["is_first_loan + C(borrower_type) + C(guarantee)", "is_first_loan"])
 
 

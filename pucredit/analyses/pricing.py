@@ -3,13 +3,9 @@
 New loans are the period's originations (each loan's first snapshot row); the
 applicable LPR is the latest fixing on or before the origination date, by the
 loan's pricing base; ``fixed`` loans are left out of spreads (CONTRACT §3).
-Pass-through is an error-correction model fitted with statsmodels' UECM.
+Pass-through is the error-correction model of :mod:`pucredit.estimators.passthrough`.
 """
 from __future__ import annotations
-
-import math
-import warnings
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,6 +15,8 @@ from pucredit.config.periods import Period
 from pucredit.analyses.document import PricingMetrics
 from pucredit.engine.sql import IN_PERIOD, as_float, period_params, sum_cny, weighted_mean
 from pucredit.engine.tape import Bank
+from pucredit.estimators import irr
+from pucredit.estimators.passthrough import PassThrough, estimate_passthrough
 
 SPREAD = "rate_pct - lpr_pct"
 PRICED_ON_LPR = "pricing_base <> 'fixed' AND lpr_pct IS NOT NULL"
@@ -62,104 +60,6 @@ def monthly_new_rates(bank: Bank, end: pd.Timestamp, segment: str | None = "incl
     return frame.dropna(subset=["rate_pct"]).set_index("month")
 
 
-@dataclass(frozen=True)
-class PassThrough:
-    """ECM estimates (CONTRACT §3): r = α + θ·LPR in the long run; Δr responds to ΔLPR and to last month's gap."""
-
-    long_run: float | None
-    short_run: float | None
-    adjustment_speed: float | None
-    half_life_months: float | None
-    n_months: int
-    lpr_changes: int
-    reason: str | None = None
-    long_run_ci: tuple[float, float] | None = None
-    short_run_ci: tuple[float, float] | None = None
-    adjustment_speed_ci: tuple[float, float] | None = None
-    half_life_ci: tuple[float, float] | None = None
-    bounds_test_f: float | None = None
-    bounds_test_p: float | None = None
-    first_month: str | None = None
-    last_month: str | None = None
-
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
-
-
-def half_life(speed: float | None) -> float | None:
-    """Months for half of a gap to close, ln(0.5) / ln(1 + speed); None unless −1 < speed < 0 (monotone closing)
-    and 1 + speed differs from 1 in floating point (a speed of about −1e-17 never closes the gap)."""
-    if speed is None or not -1 < speed < 0 or 1 + speed == 1:
-        return None
-    return math.log(0.5) / math.log(1 + speed)
-
-
-def estimate_passthrough(series: pd.DataFrame, lpr: pd.DataFrame, min_months: int = 24,
-                         min_lpr_changes: int = 2, alpha: float = 0.05) -> PassThrough:
-    """Fit the one-lag ECM of the monthly new-loan rate on the applicable 1Y LPR (statsmodels UECM).
-
-    ``series`` has a monthly index and columns rate_pct and lpr_1y_pct. The longest run of
-    consecutive months ending at the last month is used; the fit is refused (every estimate
-    None, with the reason) with fewer than ``min_months`` months or ``min_lpr_changes`` 1Y LPR
-    changes in the window. Standard errors are heteroskedasticity-robust (HC1); the bounds
-    test (Pesaran-Shin-Smith, case 3) tests for a long-run relation.
-    """
-    from statsmodels.tsa.ardl import UECM
-
-    series = _last_contiguous_run(series)
-    n = len(series)
-    first = series.index[0] if n else None
-    last = series.index[-1] if n else None
-    changes = 0 if not n else len(reference.lpr_changes(lpr, first, last + pd.offsets.MonthEnd(0), tenor="1y"))
-    common = dict(n_months=n, lpr_changes=changes,
-                  first_month=None if first is None else f"{first:%Y-%m}",
-                  last_month=None if last is None else f"{last:%Y-%m}")
-    if n < min_months:
-        return PassThrough(None, None, None, None, reason=f"only {n} consecutive months with new loans priced on "
-                           f"the 1Y LPR; at least {min_months} are needed", **common)
-    if changes < min_lpr_changes:
-        return PassThrough(None, None, None, None, reason=f"only {changes} change(s) of the 1Y LPR in the window; "
-                           f"at least {min_lpr_changes} are needed to identify pass-through", **common)
-    y = series["rate_pct"].astype(float).rename("rate")
-    x = series[["lpr_1y_pct"]].astype(float).rename(columns={"lpr_1y_pct": "lpr"})
-    y.index = x.index = pd.PeriodIndex(series.index, freq="M")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = UECM(y, 1, x, 1, trend="c").fit(cov_type="HC1")
-            bounds = result.bounds_test(case=3)
-    except (np.linalg.LinAlgError, ValueError) as exc:  # e.g. rates that never move: nothing to identify
-        return PassThrough(None, None, None, None, reason=f"the error-correction model cannot be fitted ({exc})",
-                           **common)
-    params, ci = result.params, result.conf_int(alpha)
-    long_ci = result.ci_conf_int(alpha).loc["lpr"]
-    speed, speed_ci = float(params["rate.L1"]), (float(ci.loc["rate.L1", 0]), float(ci.loc["rate.L1", 1]))
-    life_ci = tuple(sorted(h for h in (half_life(speed_ci[0]), half_life(speed_ci[1])) if h is not None))
-    return PassThrough(
-        long_run=-float(result.ci_params["lpr"]),
-        short_run=float(params["D.lpr.L0"]),
-        adjustment_speed=speed,
-        half_life_months=half_life(speed),
-        reason=None,
-        long_run_ci=(-float(long_ci.iloc[1]), -float(long_ci.iloc[0])),
-        short_run_ci=(float(ci.loc["D.lpr.L0", 0]), float(ci.loc["D.lpr.L0", 1])),
-        adjustment_speed_ci=speed_ci,
-        half_life_ci=life_ci if len(life_ci) == 2 else None,
-        bounds_test_f=float(bounds.statistic),
-        bounds_test_p=float(bounds.pvalue["upper"]),
-        **common,
-    )
-
-
-def _last_contiguous_run(series: pd.DataFrame) -> pd.DataFrame:
-    if series.empty:
-        return series
-    months = pd.PeriodIndex(series.index, freq="M").asi8
-    breaks = np.flatnonzero(np.diff(months) != 1)
-    start = breaks[-1] + 1 if len(breaks) else 0
-    return series.iloc[start:]
-
-
 def passthrough(bank: Bank, period: Period) -> PassThrough:
     """Pass-through of inclusive_smb new-loan rates over every month from the tape's first to the period end."""
     series = monthly_new_rates(bank, period.end)
@@ -187,103 +87,6 @@ def metrics(bank: Bank, period: Period) -> PricingMetrics:
                       inclusive_smb_third_party_fee_share=None)
         notes["inclusive_smb_new_allin_rate_pct"] = "not applicable: the tape has no fee columns"
     return PricingMetrics(**result, passthrough=passthrough(bank, period).to_dict(), notes=notes)
-
-
-# ---------------------------------------------------------------- the borrower's all-in cost (二(二))
-
-DAYS_PER_YEAR = 365.0
-
-
-def schedule(amount: np.ndarray, rate_pct: np.ndarray, months: np.ndarray, repayment: np.ndarray) -> np.ndarray:
-    """Scheduled payments (interest and principal) per loan and month, shape (loans, max months).
-
-    One payment a month at the contract rate / 12: ``bullet`` pays interest monthly and the principal
-    at maturity; ``amortizing`` (等额本息) equal instalments; ``equal_principal`` (等额本金) equal
-    principal plus interest on the balance; ``revolving`` (随借随还) is approximated as a bullet
-    loan drawn in full for its whole term (the tape does not say when it was drawn and repaid).
-    """
-    n_max = int(months.max())
-    k = np.arange(1, n_max + 1)[None, :]
-    n = months[:, None]
-    i = (rate_pct / 1200.0)[:, None]
-    a = amount[:, None]
-    live = k <= n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = np.where(i > 0, a * i / (1 - (1 + i) ** -n), a / n)
-        # amortizing: balance before payment k is A(1+i)^(k-1) - P((1+i)^(k-1)-1)/i
-        growth = (1 + i) ** (k - 1)
-        balance_amort = np.where(i > 0, a * growth - level * (growth - 1) / i, a - level * (k - 1))
-    interest_amort = balance_amort * i
-    equal_principal = a / n + (a - a / n * (k - 1)) * i
-    bullet = a * i + np.where(k == n, a, 0.0)
-    kind = repayment[:, None]
-    payments = np.select([kind == "amortizing", kind == "equal_principal"],
-                         [np.broadcast_to(level, (len(amount), n_max)) + 0 * interest_amort, equal_principal],
-                         default=bullet)
-    return np.where(live, payments, 0.0)
-
-
-def allin_rates(loans: pd.DataFrame) -> pd.Series:
-    """Annualised all-in cost per loan (percent a year): the internal rate of return of its dated cash flows.
-
-    The borrower receives amount − fee_third_party_cny − fee_bank_cny at origination and pays the
-    schedule of :func:`schedule` on the same day of each following month, the last payment on the
-    maturity date; flows are discounted by actual days / 365. Solved with scipy's Newton-Raphson on
-    all loans at once (a tested root finder over dated flows, not an IRR over even periods). A loan
-    without fees comes out at its contract rate in effective terms, (1 + rate/12)^12 − 1.
-    Columns used: amount_cny, rate_pct, origination_date, maturity_date, repayment, fee columns.
-    """
-    if loans.empty:
-        return pd.Series(dtype="float64", index=loans.index, name="allin_rate_pct")
-    origination = pd.to_datetime(loans["origination_date"])
-    maturity = pd.to_datetime(loans["maturity_date"])
-    months = ((maturity.dt.year - origination.dt.year) * 12 + maturity.dt.month - origination.dt.month).clip(lower=1)
-    # loans of one term share a schedule shape: solving them together wastes no padding
-    return pd.concat([_allin_same_term(group) for _, group in loans.groupby(months.to_numpy())]).reindex(loans.index)
-
-
-def _allin_same_term(loans: pd.DataFrame) -> pd.Series:
-    origination = pd.to_datetime(loans["origination_date"])
-    maturity = pd.to_datetime(loans["maturity_date"])
-    months = ((maturity.dt.year - origination.dt.year) * 12 + maturity.dt.month - origination.dt.month)
-    months = np.maximum(months.to_numpy(), 1)
-    amount = loans["amount_cny"].to_numpy(float)
-    rate = loans["rate_pct"].to_numpy(float)
-    repayment = loans.get("repayment", pd.Series("bullet", index=loans.index)).fillna("bullet").to_numpy(str)
-    fees = sum(loans[c].fillna(0).to_numpy(float) for c in ("fee_third_party_cny", "fee_bank_cny") if c in loans)
-    payments = schedule(amount, rate, months, repayment)
-    k = np.arange(1, payments.shape[1] + 1)
-    start_day = origination.to_numpy("datetime64[D]")[:, None]
-    years = (payment_dates(start_day, k) - start_day).astype(float) / DAYS_PER_YEAR
-    years = np.where(k[None, :] == months[:, None],
-                     (maturity.to_numpy("datetime64[D]")[:, None] - start_day).astype(float) / DAYS_PER_YEAR, years)
-    return pd.Series(_irr(payments, years, amount - fees, rate) * 100, index=loans.index, name="allin_rate_pct")
-
-
-def payment_dates(start: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The same day of the month ``k`` months after ``start`` (the month's last day when it is shorter)."""
-    month = start.astype("datetime64[M]") + k[None, :]
-    day = (start - start.astype("datetime64[M]").astype("datetime64[D]")).astype(int)
-    last_day = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(int) - 1
-    return month.astype("datetime64[D]") + np.minimum(day, last_day)
-
-
-def _irr(payments: np.ndarray, years: np.ndarray, received: np.ndarray, rate_pct: np.ndarray) -> np.ndarray:
-    """Annual rate x with sum(payments (1+x)^-years) = received, per row (scipy's vectorised Newton)."""
-    from scipy.optimize import newton
-
-    def npv(x):
-        return (payments * (1 + x[:, None]) ** -years).sum(axis=1) - received
-
-    def slope(x):
-        return (-years * payments * (1 + x[:, None]) ** (-years - 1)).sum(axis=1)
-
-    return newton(npv, effective_rate_pct(rate_pct) / 100, fprime=slope, tol=1e-12, maxiter=100)
-
-
-def effective_rate_pct(rate_pct) -> np.ndarray:
-    """The contract rate in effective annual terms with monthly payments: (1 + r/12)^12 − 1, percent."""
-    return ((1 + np.asarray(rate_pct, float) / 1200.0) ** 12 - 1) * 100
 
 
 # ---------------------------------------------------------------- the pricing report (notebook 02)
@@ -398,15 +201,13 @@ def lpr_event_view(series: pd.DataFrame, lpr: pd.DataFrame, months: int = 3) -> 
 
 
 def all_in(loans: pd.DataFrame) -> pd.DataFrame:
-    """Each new loan's all-in rate, its effective contract rate on the same dated flows without fees, and
-    the gap (pp) that the fees add — the borrower's real financing cost (实际承担的融资成本), 二(二)."""
+    """Each new loan's all-in rate (nominal, as the contract rate: 12 × the monthly IRR, CONTRACT §3), the same
+    in effective annual terms, and the gap (pp) over the contract rate that the fees add — the borrower's real
+    financing cost (实际承担的融资成本), 二(二)."""
     out = loans.copy()
-    out["allin_rate_pct"] = allin_rates(out)
-    fees = out[["fee_third_party_cny", "fee_bank_cny"]].fillna(0).sum(axis=1) > 0
-    out["contract_effective_pct"] = out["allin_rate_pct"]  # the same flows when nothing is deducted
-    with_fees = out[fees].assign(fee_third_party_cny=0.0, fee_bank_cny=0.0)
-    out.loc[fees, "contract_effective_pct"] = allin_rates(with_fees)
-    out["allin_gap_pp"] = out["allin_rate_pct"] - out["contract_effective_pct"]
+    out["allin_rate_pct"] = irr.allin_rates(out)
+    out["allin_effective_rate_pct"] = irr.effective_pct(out["allin_rate_pct"])
+    out["allin_gap_pp"] = out["allin_rate_pct"] - out["rate_pct"]
     out["has_third_party_fee"] = out["fee_third_party_cny"].fillna(0) > 0
     return out
 

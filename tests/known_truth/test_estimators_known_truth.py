@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from pucredit.analyses import first_loans
-from pucredit.analyses import pricing
 from pucredit.analyses.metrics import compute_metrics
+from pucredit.config import reference
 from pucredit.config.periods import parse_period
+from pucredit.estimators.passthrough import estimate_passthrough
 from pucredit.synth import DEMO_BANKS, generate, scaled
 from pucredit.engine.tape import open_tape
 
@@ -48,9 +49,9 @@ def test_passthrough_recovers_the_ecm(generated):
 def test_passthrough_estimator_is_unbiased_on_simulated_series(tmp_path):
     """30 series simulated from the ECM on the real 1Y LPR path: the mean of θ̂ is within 0.02 of θ and
     the 95 % intervals cover θ in at least 80 % of them (a binomial band around 95 % for 30 draws)."""
-    lpr = pricing.reference.load_lpr()
+    lpr = reference.load_lpr()
     months = pd.date_range("2019-09-01", "2025-06-01", freq="MS")
-    x = pricing.reference.applicable_lpr((months + pd.Timedelta(days=24)).to_numpy(), lpr)
+    x = reference.applicable_lpr((months + pd.Timedelta(days=24)).to_numpy(), lpr)
     alpha, theta, beta, gamma, sigma = 1.0, 0.9, 0.4, -0.35, 0.02
     rng = np.random.default_rng(1)
     estimates, covered = [], 0
@@ -59,27 +60,50 @@ def test_passthrough_estimator_is_unbiased_on_simulated_series(tmp_path):
         m[0] = alpha + theta * x[0]
         for t in range(1, len(x)):
             m[t] = m[t - 1] + beta * (x[t] - x[t - 1]) + gamma * (m[t - 1] - alpha - theta * x[t - 1]) + rng.normal(0, sigma)
-        fit = pricing.estimate_passthrough(pd.DataFrame({"rate_pct": m, "lpr_1y_pct": x}, index=months), lpr)
+        fit = estimate_passthrough(pd.DataFrame({"rate_pct": m, "lpr_1y_pct": x}, index=months), lpr)
         estimates.append(fit.long_run)
         covered += fit.long_run_ci[0] <= theta <= fit.long_run_ci[1]
     assert abs(np.mean(estimates) - theta) < 0.02
     assert covered >= 24
 
 
+def test_lag_selection_finds_the_generating_order():
+    """30 series from the one-lag ECM and 30 with a lagged rate change added (φ = 0.5, an ARDL(2, 1)) on the
+    real 1Y LPR path: the BIC picks (1, 1) in at least 24 of the first (27 of 30 measured) and a rate order
+    of 2 in at least 24 of the second (29 of 30 measured); the orders stay within the bound of 3."""
+    lpr = reference.load_lpr()
+    months = pd.date_range("2019-09-01", "2025-06-01", freq="MS")
+    x = reference.applicable_lpr((months + pd.Timedelta(days=24)).to_numpy(), lpr)
+    alpha, theta, beta, gamma, sigma = 1.0, 0.9, 0.4, -0.35, 0.02
+    for phi, want in ((0.0, lambda p, q: (p, q) == (1, 1)), (0.5, lambda p, q: p == 2)):
+        rng = np.random.default_rng(3)
+        hits = 0
+        for _ in range(30):
+            m = np.empty(len(x))
+            m[:2] = alpha + theta * x[:2]
+            for t in range(2, len(x)):
+                m[t] = (m[t - 1] + beta * (x[t] - x[t - 1]) + gamma * (m[t - 1] - alpha - theta * x[t - 1])
+                        + phi * (m[t - 1] - m[t - 2]) + rng.normal(0, sigma))
+            fit = estimate_passthrough(pd.DataFrame({"rate_pct": m, "lpr_1y_pct": x}, index=months), lpr)
+            assert fit.lag_criterion == "bic" and 1 <= fit.lags_rate <= 3 and 1 <= fit.lags_lpr <= 3
+            hits += want(fit.lags_rate, fit.lags_lpr)
+        assert hits >= 24
+
+
 def test_passthrough_refuses_short_windows_and_degenerate_series():
     """Fewer than 24 months, fewer than 2 LPR changes, or rates that never move: every estimate None,
     with the reason."""
-    lpr = pricing.reference.load_lpr()
+    lpr = reference.load_lpr()
     months = pd.date_range("2020-01-01", periods=40, freq="MS")
     short = pd.DataFrame({"rate_pct": np.linspace(5, 4, 12), "lpr_1y_pct": np.linspace(4, 3.5, 12)},
                          index=months[:12])
-    assert "24" in pricing.estimate_passthrough(short, lpr).reason
+    assert "24" in estimate_passthrough(short, lpr).reason
     one_fixing = lpr.iloc[:1]  # a table with a single fixing has no change at all
     moving = pd.DataFrame({"rate_pct": np.linspace(5, 4, 40), "lpr_1y_pct": np.linspace(4, 3.5, 40)}, index=months)
-    fit = pricing.estimate_passthrough(moving, one_fixing)
+    fit = estimate_passthrough(moving, one_fixing)
     assert fit.long_run is None and "change" in fit.reason
     flat = pd.DataFrame({"rate_pct": np.full(40, 4.5), "lpr_1y_pct": np.full(40, 3.85)}, index=months)
-    fit = pricing.estimate_passthrough(flat, lpr)
+    fit = estimate_passthrough(flat, lpr)
     assert fit.long_run is None and fit.reason
 
 

@@ -212,6 +212,7 @@ def _fit_row(r: Report, name: str, fit) -> dict:
            t("pr_col_bounds"): DASH if fit.bounds_test_f is None else
            f"{num(fit.bounds_test_f, 1)} ({num(fit.bounds_test_p, 3)})",
            t("pr_col_window"): f"{fit.n_months} / {fit.lpr_changes}",
+           t("pr_col_lags"): DASH if fit.lags_rate is None else f"{fit.lags_rate}, {fit.lags_lpr}",
            t("pr_col_note"): DASH if fit.long_run is not None else _reason(r, fit)}
 
 
@@ -283,7 +284,8 @@ def all_in_cost(r: Report) -> Section:
         by_branch = by_branch.sort_values("loans", ascending=False).head(TOP_BRANCHES)
         tables.append(Table(label("pr_high_branch_caption", r.lang, threshold=num(threshold, 1), top=TOP_BRANCHES),
                             _high_frame(r, t("pr_col_branch"), [str(b) for b in by_branch.index], by_branch)))
-    gaps = costed.loc[costed["allin_gap_pp"] > 0, "allin_gap_pp"]
+    paid = costed[["fee_third_party_cny", "fee_bank_cny"]].fillna(0).sum(axis=1) > 0
+    gaps = costed.loc[paid, "allin_gap_pp"]
     figures = (_fees_chart(r, gaps, threshold),) if len(gaps) else ()
     return Section(finding, tables=tuple(tables), figures=figures, notes=(t("pr_cost_method"),))
 
