@@ -8,7 +8,6 @@ values far from the peer median, and :func:`anonymise` replaces bank ids by lett
 """
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import string
@@ -248,7 +247,8 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     folder is written beside and moved into place, like a bank's report; a folder that is not a peer report
     is never replaced."""
     from pucredit.config.periods import parse_period
-    from pucredit.pipeline.run import _remove_abandoned, _replace_folder, execute_notebook, export_html
+    from pucredit.pipeline.folders import remove_abandoned, replace_folder, working_folder
+    from pucredit.pipeline.run import execute_notebook, export_html
 
     period = parse_period(period).label
     root = Path(root).resolve()
@@ -258,8 +258,8 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
         raise InputError(Problem(file=str(target), rule="would_overwrite",
                                  message="the folder exists and is not a peer report; it is not replaced",
                                  accepted="a new folder, or a previous peer report's folder"))
-    staging = target.with_name(f".{target.name}.staging-{os.getpid()}")
-    _remove_abandoned(target)
+    staging = working_folder(target, "staging")
+    remove_abandoned(target)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
@@ -271,7 +271,7 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
         export_html(executed, executed.with_suffix(".html"))
         if anonymous:  # the key leaves the folder that is circulated (it holds the earlier entries too)
             (staging / KEY_FILE).replace(key)
-        _replace_folder(staging, target)
+        replace_folder(staging, target)
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)

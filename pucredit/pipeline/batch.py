@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
-import os
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from pucredit.contract.errors import InputError, Problem
 from pucredit.config.paths import write_text_atomic
+from pucredit.pipeline.folders import owner
 from pucredit.pipeline.run import (NotebookOutcome, PreparedBank, RunResult, executed_name, finish_bank, prepare_bank,
                                    report_notebooks, run_report_notebook)
 
@@ -83,29 +83,67 @@ class ProgressPrinter:
         self.stream.flush()
 
 
-def _prepare(bank_file: str, period: str, root: str, owner_pid: int, queue) -> PreparedBank | RunResult:
-    return prepare_bank(bank_file, period, root, owner_pid=owner_pid, progress=lambda b, m: queue.put((b, m)))
+def _prepare(bank_file: str, period: str, root: str, owner: str, report) -> PreparedBank | RunResult:
+    return prepare_bank(bank_file, period, root, owner=owner, progress=report)
 
 
-def _notebook(prepared: PreparedBank, source: Path, timeout: int | None, queue) -> NotebookOutcome:
-    return run_report_notebook(prepared, source, timeout, progress=lambda b, m: queue.put((b, m)))
+def _notebook(prepared: PreparedBank, source: Path, timeout: int | None, report) -> NotebookOutcome:
+    return run_report_notebook(prepared, source, timeout, progress=report)
+
+
+class _QueueReport:
+    """Progress from a worker process: (bank, message) onto a multiprocessing queue the batch drains."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __call__(self, bank_id: str, message: str) -> None:
+        self.queue.put((bank_id, message))
+
+
+class LocalProcesses:
+    """The executor of a batch on this machine: ``jobs`` spawned worker processes (concurrent.futures), and a
+    progress channel back from them. The scheduler sees only :meth:`submit`, ``report`` (a picklable
+    callable the tasks call with progress) and the context manager; a distributed executor offers the same."""
+
+    def __init__(self, jobs: int, printer: ProgressPrinter):
+        self.jobs, self.printer = max(1, jobs), printer
+
+    def __enter__(self) -> "LocalProcesses":
+        self._manager = multiprocessing.Manager()
+        queue = self._manager.Queue()
+        self.report = _QueueReport(queue)
+        self._listener = threading.Thread(target=_drain, args=(queue, self.printer), daemon=True)
+        self._listener.start()
+        self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def submit(self, fn, *args) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown()
+        self.report.queue.put(None)
+        self._listener.join()
+        self._manager.shutdown()
 
 
 class _Scheduler:
-    """Work in notebook-sized tasks over one process pool: each bank's tape is validated and its metrics
-    written first; then its notebooks run in parallel with the other banks' (three banks on two workers
-    keep both busy to the end); the bank's folder is moved into place when its last notebook ends. A
-    failing notebook cancels its bank's notebooks that have not started."""
+    """Work in notebook-sized tasks over an executor: each bank's tape is validated and its metrics written
+    first; then its notebooks run in parallel with the other banks' (three banks on two workers keep both busy
+    to the end); the bank's folder is moved into place when its last notebook ends. A failing notebook
+    cancels its bank's notebooks that have not started."""
 
-    def __init__(self, pool, label: str, root: Path, timeout: int | None, queue, done):
-        self.pool, self.label, self.root, self.timeout, self.queue, self.done = pool, label, root, timeout, queue, done
+    def __init__(self, executor, label: str, root: Path, timeout: int | None, done):
+        self.executor, self.label, self.root, self.timeout, self.done = executor, label, root, timeout, done
         self.notebooks = report_notebooks()
         self.tasks: dict = {}  # future -> (bank_file, notebook source or None for the preparation)
         self.banks: dict[Path, dict] = {}
 
     def run(self, files: list[Path]) -> None:
         for bank_file in files:
-            self._submit((bank_file, None), _prepare, str(bank_file), self.label, str(self.root), os.getpid(), self.queue)
+            self._submit((bank_file, None), _prepare, str(bank_file), self.label, str(self.root), owner(),
+                         self.executor.report)
         while self.tasks:
             finished, _ = wait(self.tasks, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -117,7 +155,7 @@ class _Scheduler:
 
     def _submit(self, key, fn, *args) -> Future:
         try:
-            future = self.pool.submit(fn, *args)
+            future = self.executor.submit(fn, *args)
         except Exception as exc:  # the pool broke (a worker was killed): this task fails, the rest go on
             future = Future()
             future.set_exception(exc)
@@ -137,7 +175,7 @@ class _Scheduler:
             self.done(bank_file, finish_bank(prepared, []))
             return
         self.banks[bank_file] = {"prepared": prepared, "outcomes": {}, "open": {
-            self._submit((bank_file, source), _notebook, prepared, source, self.timeout, self.queue)
+            self._submit((bank_file, source), _notebook, prepared, source, self.timeout, self.executor.report)
             for source in self.notebooks}}
 
     def _notebook_ended(self, bank_file: Path, source: Path, future) -> None:
@@ -190,19 +228,14 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
         write_manifest(root, manifest)
 
     record()
-    with multiprocessing.Manager() as manager:
-        queue = manager.Queue()
-        listener = threading.Thread(target=_drain, args=(queue, printer), daemon=True)
-        listener.start()
-        def done(bank_file: Path, result: RunResult) -> None:
-            entries[str(bank_file)] = result.to_dict()
-            record()
-            printer.finished(result)
 
-        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-            _Scheduler(pool, label, root, timeout, queue, done).run(files)
-        queue.put(None)
-        listener.join()
+    def done(bank_file: Path, result: RunResult) -> None:
+        entries[str(bank_file)] = result.to_dict()
+        record()
+        printer.finished(result)
+
+    with LocalProcesses(jobs, printer) as executor:
+        _Scheduler(executor, label, root, timeout, done).run(files)
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     record()
     return manifest

@@ -23,6 +23,7 @@ from typing import Callable
 from pucredit.config.banks import load_bank
 from pucredit.contract.errors import InputError
 from pucredit.config.paths import NOTEBOOKS_DIR, REPORTS_DIR
+from pucredit.pipeline.folders import inside, remove_abandoned, replace_folder, working_folder
 
 FAILURES = "_failures"
 AUDITS = "_audit"  # audit samples: outside the report folder, which a re-run replaces, and never overwritten
@@ -189,9 +190,9 @@ class NotebookOutcome:
 
 
 def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_DIR, *,
-                 owner_pid: int | None = None, progress: Progress = None) -> PreparedBank | RunResult:
+                 owner: str | None = None, progress: Progress = None) -> PreparedBank | RunResult:
     """Validate the bank file, parameters and tape, compute the metrics and write them into a fresh staging
-    folder (named after ``owner_pid``, the process that will move it into place), and the validated tape into
+    folder (named after ``owner``, the process that will move it into place: folders.owner()), and the validated tape into
     the report context beside it, which every notebook reads: the tape is read and validated once per bank.
     A bank that cannot run comes back as its final RunResult: ``bad_input``, or ``failed`` when the metrics
     failed on valid input."""
@@ -216,9 +217,9 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
                                       ).model_dump(exclude={"context"})  # set per notebook, where declared
         if progress:
             progress(bank.bank_id, "validating tape")
-        target = out_root / bank.bank_id / parsed.label
-        context = target.with_name(f".{parsed.label}.context-{owner_pid or os.getpid()}")
-        _remove_abandoned(target)
+        target = inside(out_root, out_root / bank.bank_id / parsed.label)
+        context = working_folder(target, "context", owner)
+        remove_abandoned(target)
         shutil.rmtree(context, ignore_errors=True)
         with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
             tape.raise_for_errors()
@@ -234,13 +235,13 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
             shutil.rmtree(context, ignore_errors=True)
         result.seconds = round(time.time() - started, 2)
         return result
-    staging = target.with_name(f".{parsed.label}.staging-{owner_pid or os.getpid()}")
+    staging = working_folder(target, "staging", owner)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     metrics.write(staging / "metrics.json")
     return PreparedBank(result=result, parameters=parameters, staging=staging, target=target,
-                        failures=out_root / FAILURES / bank.bank_id / parsed.label,
-                        audits=out_root / AUDITS / bank.bank_id / parsed.label, context=context,
+                        failures=inside(out_root, out_root / FAILURES / bank.bank_id / parsed.label),
+                        audits=inside(out_root, out_root / AUDITS / bank.bank_id / parsed.label), context=context,
                         started=started)
 
 
@@ -271,7 +272,7 @@ def finish_bank(prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> RunR
         failed = next((o for o in outcomes if o.error is not None), None)
         if failed is None:
             try:
-                _replace_folder(prepared.staging, prepared.target)
+                replace_folder(prepared.staging, prepared.target)
             except OSError as exc:
                 result.status, result.error = "failed", f"report folder not moved into place: {exc}"
                 return result
@@ -317,33 +318,3 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
         shutil.rmtree(prepared.context, ignore_errors=True)
         raise
     return finish_bank(prepared, outcomes)
-
-
-def _remove_abandoned(target: Path) -> None:
-    """Leftovers of runs that were killed (their process is gone): staging folders are removed, and a
-    previous report set aside for the swap is put back if nothing took its place."""
-    import psutil
-
-    for folder in sorted(target.parent.glob(f".{target.name}.*-*")):
-        kind, _, pid = folder.name.rpartition("-")
-        if not pid.isdigit() or psutil.pid_exists(int(pid)):
-            continue
-        if kind.endswith(".old") and not target.exists():
-            folder.rename(target)
-        elif kind.endswith((".old", ".staging", ".context")):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _replace_folder(staging: Path, target: Path) -> None:
-    """Move the finished folder into place; the old one is removed only after the new one is there, and
-    put back if the move fails."""
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        target.rename(old)
-    try:
-        staging.rename(target)
-    except BaseException:
-        if old.exists() and not target.exists():
-            old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

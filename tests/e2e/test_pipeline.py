@@ -399,7 +399,7 @@ def test_killed_run_leaves_previous_report_intact(good_report, tmp_path):
         kernels = _kernels_of(proc.pid)
         assert kernels, "the run's kernel"
         # the notebook is running; the staging folder is being written beside the report
-        assert [p for p in (root / BANK).iterdir() if ".staging-" in p.name]
+        assert [p for p in (root / BANK).iterdir() if ".staging@" in p.name]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -593,13 +593,13 @@ def test_batch_schedules_notebooks_and_fails_a_bank_by_its_first_failing_noteboo
 
 
 def test_a_failed_swap_puts_the_previous_report_back(tmp_path):
-    from pucredit.pipeline.run import _replace_folder
+    from pucredit.pipeline.folders import replace_folder
 
     target = tmp_path / BANK / PERIOD
     target.mkdir(parents=True)
     (target / "metrics.json").write_text("old", encoding="utf-8")
     with pytest.raises(OSError):
-        _replace_folder(tmp_path / "no-such-staging", target)
+        replace_folder(tmp_path / "no-such-staging", target)
     assert (target / "metrics.json").read_text(encoding="utf-8") == "old"
     assert [p.name for p in (tmp_path / BANK).iterdir()] == [PERIOD]
 
@@ -619,16 +619,26 @@ def test_a_folder_that_cannot_be_moved_into_place_fails_the_bank_without_raising
 
 
 def test_a_report_set_aside_by_a_killed_swap_is_put_back(tmp_path):
-    from pucredit.pipeline.run import _remove_abandoned
+    """Folders of a dead process on this host are cleared (its set-aside report put back); those of a live
+    process, of a pid now used by another process, or of another host sharing the disk are left alone."""
+    import psutil
+
+    from pucredit.pipeline.folders import owner, remove_abandoned
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = int(psutil.Process(dead.pid).create_time())
     dead.wait()
+    host = owner().partition(".")[0]
     folder = tmp_path / BANK
-    (folder / f".{PERIOD}.old-{dead.pid}").mkdir(parents=True)
-    (folder / f".{PERIOD}.old-{dead.pid}" / "metrics.json").write_text("old", encoding="utf-8")
-    (folder / f".{PERIOD}.staging-{dead.pid}").mkdir()
-    _remove_abandoned(folder / PERIOD)
-    assert [p.name for p in folder.iterdir()] == [PERIOD]
+    (folder / f".{PERIOD}.old@{host}.{dead.pid}.{start}").mkdir(parents=True)
+    (folder / f".{PERIOD}.old@{host}.{dead.pid}.{start}" / "metrics.json").write_text("old", encoding="utf-8")
+    (folder / f".{PERIOD}.staging@{host}.{dead.pid}.{start}").mkdir()
+    live, reused, other_host = (f".{PERIOD}.staging@{owner()}", f".{PERIOD}.context@{host}.{os.getpid()}.{start - 1000}",
+                                f".{PERIOD}.staging@otherhost.{dead.pid}.{start}")
+    for name in (live, reused, other_host):
+        (folder / name).mkdir()
+    remove_abandoned(folder / PERIOD)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([PERIOD, live, other_host])
     assert (folder / PERIOD / "metrics.json").read_text(encoding="utf-8") == "old"
 
 
