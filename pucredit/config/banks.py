@@ -4,8 +4,9 @@ Relative paths are relative to the file. Unknown keys, a missing tape, or a
 value of the wrong type is an error naming the file and the key. Codes such
 as ``0102`` must be quoted: YAML would read an unquoted 0102 as a number.
 A bank file is user input (issue 13): it is refused, fast, when it is larger
-than MAX_BANK_FILE_BYTES or uses YAML aliases (which expand: a "billion
-laughs" bomb), and its bank_id must be usable as a folder name.
+than MAX_BANK_FILE_BYTES, nests deeper than MAX_DEPTH or uses YAML aliases
+(which expand: a "billion laughs" bomb), and its bank_id must be usable as a
+folder name.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pucredit.contract.errors import InputError, Problem, brief
 from pucredit.contract.schema import BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN
 
 MAX_BANK_FILE_BYTES = 64 << 10
+MAX_DEPTH = 10  # levels of YAML nesting (a bank file needs two)
 CATEGORIES = ("large", "joint_stock", "policy", "city_commercial", "rural", "foreign", "private")
 TARGET_KEY = re.compile(r"[a-z][a-z0-9_]*_growth_min_pct")
 ACCEPTED = {"bank_id": BANK_ID_ACCEPTED, "category": ", ".join(CATEGORIES),
@@ -71,15 +73,24 @@ class BankFile(BaseModel):
         return value
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """YAML's safe loader without aliases (``*name``): a bank file has no use for them, and they
-    expand exponentially (a "billion laughs" bomb)."""
+class _BankLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases (``*name``: a bank file has no use for them, and they expand
+    exponentially, a "billion laughs" bomb) and with at most MAX_DEPTH levels of nesting."""
+
+    depth = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted in a bank file",
                                               self.peek_event().start_mark)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                              self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _absolute(path: Path, file: Path, key: str) -> Path:
@@ -100,11 +111,9 @@ def load_bank(path: str | Path) -> BankFile:
         raise InputError(Problem(file=str(path), rule="bank_yaml", message=f"larger than {MAX_BANK_FILE_BYTES:,} bytes",
                                  accepted="a bank file of a few keys (see docs/data-contract.md §14)"))
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_BankLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(Problem(file=str(path), rule="bank_yaml", message=f"not valid YAML: {exc}")) from None
-    except RecursionError:
-        raise InputError(Problem(file=str(path), rule="bank_yaml", message="not valid YAML: nested too deeply")) from None
     if not isinstance(data, dict):
         raise InputError(Problem(file=str(path), rule="bank_yaml", message="expected keys such as bank_id, tape"))
     for key in ("tape", "totals", "lpr"):
