@@ -86,7 +86,8 @@ FUTURE_GRACE_DAYS = 1  # the bank's calendar day may be ahead of the host's (Bei
 def input_safety_rules(columns: tuple[Column, ...], source: Source) -> list[RowRule]:
     """Values that parse but cannot be right, in tapes and totals (issue 13): a bank_id that cannot
     name a folder (CONTRACT §2 bank files), a snapshot date in the future, magnitudes beyond
-    ``value_limit`` (they overflow sums), and codes stored as floating-point numbers too large to be exact."""
+    ``value_limit`` (they overflow sums), and codes that lost digits: stored as floating-point numbers too
+    large to be exact, or written in scientific notation (6.22202E+18, as Excel shows a long number)."""
     future = dt.date.today() + dt.timedelta(days=FUTURE_GRACE_DAYS)
     rules = [
         RowRule("bad_bank_id", "bank_id", f"NOT regexp_full_match(bank_id, {sql_quote(BANK_ID_PATTERN)})"
@@ -97,10 +98,17 @@ def input_safety_rules(columns: tuple[Column, ...], source: Source) -> list[RowR
     ]
     for col in columns:
         raw_type = source.columns.get(col.name, "").upper()
+        hidden = "NULL" if col.name == "borrower_id" else None  # a raw borrower id is never shown
         if col.kind == "text" and raw_type in EXACT_BELOW:
             rules.append(RowRule("out_of_range", col.name, f"NOT abs(r_{col.name}) < {EXACT_BELOW[raw_type]}",
                                  f"a code stored as a {raw_type} number this large has lost digits",
-                                 accepted="codes as text (a string column)"))
+                                 accepted="codes as text (a string column)", value=hidden))
+        elif col.kind == "text":
+            scientific = "'[0-9](\\.[0-9]+)?[eE]\\+[0-9]+'"
+            rules.append(RowRule("out_of_range", col.name, f"regexp_full_match({col.name}, {scientific})",
+                                 "a code in scientific notation has lost digits",
+                                 accepted="codes as text with every digit (format the column as text before exporting)",
+                                 value=hidden))
         limit = value_limit(col)
         if limit is not None:
             rules.append(RowRule("out_of_range", col.name, f"abs({col.name}) > {limit}",

@@ -145,6 +145,13 @@ def _repeated_parquet_column(folder: Path) -> Path:
     return folder / "repeated_column.parquet"
 
 
+def _excel_number_loan_id(folder: Path) -> Path:
+    frame = pd.DataFrame(tape_rows(GOOD)).astype(object)
+    frame.loc[2, "loan_id"] = 6222020200012345678  # a number cell: Excel keeps 15 digits
+    frame.to_excel(folder / "loan_id_number_cell.xlsx", index=False)
+    return folder / "loan_id_number_cell.xlsx"
+
+
 def _repeated_excel_column(folder: Path) -> Path:
     frame = pd.DataFrame(tape_rows(GOOD))
     frame = pd.concat([frame, frame[["bank_id"]]], axis=1)  # two columns named bank_id
@@ -186,6 +193,10 @@ HUGE = [
                  "bad_integer"),
     parquet_case("loan_id_double_1e300", "loan_id", pa.array([1.0, 1.0, 1e300]), "out_of_range"),
     parquet_case("loan_id_double_19_digits", "loan_id", pa.array([1.0, 1.0, 6222020200012345678.0]), "out_of_range"),
+    parquet_case("borrower_id_double_1e300", "borrower_id", pa.array([1.0, 1.0, 1e300]), "out_of_range"),
+    csv_case("loan_id_as_excel_shows_it", {"loan_id": "6.22202E+18"}, "out_of_range", "loan_id"),
+    csv_case("borrower_id_as_excel_shows_it", {"borrower_id": "6.22202E+18"}, "out_of_range", "borrower_id"),
+    Case("loan_id_excel_number_cell", _excel_number_loan_id, "out_of_range", ROW, "loan_id"),
     parquet_case("balance_double_1e300", "balance_cny", pa.array([1.0, 1.0, 1e300]), "out_of_range"),
     parquet_case("rate_double_1e12", "rate_pct", pa.array([4.0, 4.0, 1e12]), "out_of_range"),
 ]
