@@ -13,10 +13,39 @@ import sys
 import threading
 from pathlib import Path
 
-from pucredit.contract.errors import AnalysisError, Findings, InputError
+from pucredit.contract.errors import AnalysisError, Findings, InputError, Problem
 from pucredit.contract.validate import DEFAULT_CAP
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _at_least(minimum: int):
+    """argparse type: a whole number >= ``minimum`` (argparse then exits 2 with the message)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
+def _check_output(path: str, option: str, folder: bool) -> None:
+    """Usage errors of an output path, found before any work is done: a folder where a file is wanted
+    or the reverse, a file where a parent folder should be, a place this user cannot write."""
+    target = Path(path)
+    wanted = "a folder" if folder else "a file path"
+    if target.exists() and target.is_dir() != folder:
+        raise InputError(Problem(file=option, rule="usage", value=path, accepted=wanted,
+                                 message="is a folder" if target.is_dir() else "is a file, not a folder"))
+    parent = target if folder else target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(Problem(file=option, rule="usage", value=path, accepted=f"{wanted} where you may write",
+                                 message=f"cannot write there ({parent} is not a writable folder)"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--lpr", help="extra LPR fixings (CSV: fixing_date, lpr_1y_pct, lpr_5y_pct)")
     p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
-    p.add_argument("--cap", type=int, default=DEFAULT_CAP, help="rows listed per rule (counts are complete)")
+    p.add_argument("--cap", type=_at_least(0), default=DEFAULT_CAP, help="rows listed per rule (counts are complete)")
 
     p = sub.add_parser("metrics", help="compute the metrics JSON of one bank and period")
     p.add_argument("--tape", required=True)
@@ -45,14 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("bank_yaml", help="bank file (parameters/banks/*.yaml)")
     p.add_argument("--period", required=True)
     p.add_argument("--out", default=None, help="report root (default reports/)")
-    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
+    p.add_argument("--timeout", type=_at_least(1), default=600, help="seconds allowed per notebook cell")
 
     p = sub.add_parser("batch", help="run many banks in parallel; one bank's failure never stops the others")
     p.add_argument("banks", nargs="+", help="bank files, or folders of them")
     p.add_argument("--period", required=True)
-    p.add_argument("--jobs", type=int, default=1, help="banks run at once (worker processes)")
+    p.add_argument("--jobs", type=_at_least(1), default=1, help="banks run at once (worker processes)")
     p.add_argument("--out", default=None, help="report root (default reports/); manifest.json goes here")
-    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
+    p.add_argument("--timeout", type=_at_least(1), default=600, help="seconds allowed per notebook cell")
     p.add_argument("--only-failed", action="store_true", help="re-run only the banks the last manifest marks failed")
 
     p = sub.add_parser("peers", help="compare many banks' reports for one period (for supervisors)")
@@ -62,18 +91,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--anonymise", action="store_true",
                    help="bank ids become letters; the key is written to peers_key.csv beside the report")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
+    p.add_argument("--timeout", type=_at_least(1), default=600, help="seconds allowed per notebook cell")
 
     p = sub.add_parser("synth", help="write synthetic contract-shaped tapes with known true parameters")
     p.add_argument("--bank", help="a demo bank (LB01, CB01, RB01); default: all three")
-    p.add_argument("--rows", type=int, help="scale the bank to about this many rows")
+    p.add_argument("--rows", type=_at_least(1), help="scale the bank to about this many rows")
     p.add_argument("--out", default=None, help="output folder (default data/demo)")
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     p.add_argument("--seed", type=int)
 
     p = sub.add_parser("demo", help="build the demo data if missing and run the reports for the demo banks")
     p.add_argument("--period", default="2025H1")
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=_at_least(1), default=2)
     p.add_argument("--out", default=None, help="report root (default reports/)")
     return parser
 
@@ -119,6 +148,8 @@ def cmd_metrics(args) -> int:
     from pucredit.config.policy import load_policy
     from pucredit.engine.tape import open_tape
 
+    if args.out:
+        _check_output(args.out, "--out", folder=False)
     period = parse_period(args.period)
     policy = load_policy(args.policy) if args.policy else None
     # statsmodels (for the pass-through fit) takes about a second to import: let it load while
@@ -133,7 +164,11 @@ def cmd_metrics(args) -> int:
     print(f"totals for {args.bank}: " + ("from the totals file" if source == "totals_file"
                                           else "from the tape (no totals file rows for this bank)"), file=sys.stderr)
     if args.out:
-        print(f"wrote {result.write(args.out)}", file=sys.stderr)
+        try:
+            print(f"wrote {result.write(args.out)}", file=sys.stderr)
+        except OSError as exc:
+            raise InputError(Problem(file="--out", rule="usage", value=args.out, message=f"cannot write: {exc.strerror}",
+                                     accepted="a file path in a folder you may write")) from None
     else:
         sys.stdout.write(result.to_json())
     return EXIT_OK
@@ -188,6 +223,8 @@ def cmd_synth(args) -> int:
     from pucredit.config.paths import DEMO_DIR
     from pucredit.synth import synth_command
 
+    if args.out:
+        _check_output(args.out, "--out", folder=True)
     for path in synth_command(args.bank, Path(args.out) if args.out else DEMO_DIR, args.rows, args.format, args.seed):
         print(path)
     return EXIT_OK

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pucredit.contract.errors import InputError, Problem
+from pucredit.contract.schema import YEAR_MAX, YEAR_MIN
 
 _FORMS = (
     (re.compile(r"^(\d{4})$"), "year"),
@@ -18,7 +19,7 @@ _FORMS = (
     (re.compile(r"^(\d{4})Q([1-4])$", re.I), "quarter"),
     (re.compile(r"^(\d{4})-(\d{1,2})$"), "month"),
 )
-ACCEPTED = "2024 (year), 2024H1/2024H2, 2024Q1..2024Q4, 2024-05 (month)"
+ACCEPTED = f"2024 (year), 2024H1/2024H2, 2024Q1..2024Q4, 2024-05 (month); years {YEAR_MIN} to {YEAR_MAX}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def parse_period(text: str) -> Period:
         if not match:
             continue
         year = int(match.group(1))
+        if not YEAR_MIN <= year <= YEAR_MAX:  # the tape's date range (CONTRACT §3); pandas ends at 2262
+            break
         if kind == "year":
             start, months = pd.Timestamp(year, 1, 1), 12
         elif kind == "half":

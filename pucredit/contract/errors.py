@@ -6,12 +6,28 @@ would be accepted (CONTRACT §2). The command line prints them and exits 2.
 """
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field, asdict
+
+MAX_VALUE_CHARS = 120  # a value shown in a problem is cut to this length (a 100 MB field is not printed)
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxstring = 2, 6, 6, MAX_VALUE_CHARS
+
+
+def shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def brief(value) -> str:
+    """A value for a message: text as it is, anything else as a bounded repr (never ``str()`` of a
+    whole structure, which for a YAML bomb takes minutes)."""
+    return value if isinstance(value, str) else _REPR.repr(value)
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding: ``file:row:column: message (value); accepted: ...``."""
+    """One finding: ``file:row:column: message (value); accepted: ...``; the value is shortened."""
 
     file: str
     message: str
@@ -21,6 +37,10 @@ class Problem:
     column: str | None = None
     value: str | None = None
     accepted: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.value is not None:
+            object.__setattr__(self, "value", shorten(str(self.value)))
 
     def __str__(self) -> str:
         where = ":".join(str(p) for p in (self.file, self.row, self.column) if p is not None)
@@ -111,6 +131,6 @@ def check_model(model, params: dict, accepted: str, file: str = "notebook parame
         return model.model_validate(params)
     except ValidationError as exc:
         raise InputError([Problem(file=file, rule="bad_parameter", column=".".join(map(str, e["loc"])) or None,
-                                  message=e["msg"], value=None if e["type"] == "missing" else repr(e.get("input")),
+                                  message=e["msg"], value=None if e["type"] == "missing" else _REPR.repr(e.get("input")),
                                   accepted=accepted)
                           for e in exc.errors()]) from None

@@ -14,10 +14,14 @@ are collected by :mod:`pucredit.validate`.
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import hashlib
+import itertools
 import os
+import re
 import secrets
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +30,20 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pucredit.contract.errors import InputError, Problem
+from pucredit.contract.errors import InputError, Problem, shorten
 from pucredit.engine.sql import sql_ident, sql_quote
 from pucredit.contract.schema import (
     DATE_FORMATS,
     FALSE_SPELLINGS,
+    NUMBER_PATTERN,
     TRUE_SPELLINGS,
+    YEAR_MAX,
+    YEAR_MIN,
     Column,
     enum_lookup,
     header_lookup,
     normalise_header,
+    normalise_value,
 )
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -92,73 +100,178 @@ def detect_format(path: Path) -> str:
 
 
 def detect_encoding(path: Path, sample_bytes: int = 4 << 20) -> str:
-    """utf-8 (with or without BOM) or gb18030 (a superset of GBK); anything else is not a text tape."""
+    """utf-8 (with or without BOM) or gb18030 (a superset of GBK); anything else is not a text tape.
+
+    Decided on the first ``sample_bytes``; the whole file is checked for NUL bytes. A BOM followed by
+    bytes that are not UTF-8, UTF-8 text with stray bytes, and bytes that read as GB18030 only as
+    garble (Latin-1, Windows-1252, UTF-8 with a bad byte) are errors, not guesses.
+    """
     with open(path, "rb") as handle:
         sample = handle.read(sample_bytes)
-    if sample.startswith(codecs.BOM_UTF8):
+    _refuse_nul(path, sample)
+    whole = len(sample) < sample_bytes
+    text, bad_at = _decode(sample, "utf-8-sig", whole)
+    if bad_at is None:
         return "utf-8"
-    if b"\x00" in sample:
-        raise InputError(Problem(file=str(path), rule="not_text",
-                                 message="file is not text (it contains NUL bytes); is it a binary file with a .csv name?",
-                                 accepted="CSV in UTF-8, UTF-8 with BOM or GBK/GB18030; Parquet; Excel .xlsx"))
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(sample, final=len(sample) < sample_bytes)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    raise InputError(Problem(file=str(path), rule="not_text", message="file is neither UTF-8 nor GBK/GB18030 text",
-                             accepted="CSV in UTF-8, UTF-8 with BOM or GBK/GB18030; Parquet; Excel .xlsx"))
+    if sample.startswith(codecs.BOM_UTF8):
+        raise _not_text(path, f"starts with a UTF-8 byte-order mark but holds bytes that are not UTF-8 near byte "
+                              f"{bad_at:,} (GBK text saved with a BOM?)")
+    if 2 * text.count("\ufffd") < _non_ascii(text):  # mostly valid UTF-8: stray bytes, not another encoding
+        raise _not_text(path, f"UTF-8 text with bytes that are not UTF-8 near byte {bad_at:,} (mixed encodings)")
+    text, bad_at = _decode(sample, "gb18030", whole)
+    if bad_at is not None:
+        raise _not_text(path, "file is neither UTF-8 nor GBK/GB18030 text")
+    uncommon = len(text.encode("gb2312", "replace")) - len(text.encode("gb2312", "ignore"))
+    if 2 * uncommon > _non_ascii(text):  # real GBK text is nearly all in GB2312's common characters
+        raise _not_text(path, f"read as GBK/GB18030, {uncommon:,} of its {_non_ascii(text):,} non-ASCII characters "
+                              "are rare or private-use ones, as when Latin-1 or Windows-1252 bytes are misread")
+    return "gb18030"
 
 
-def _transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
+def _decode(sample: bytes, encoding: str, whole: bool) -> tuple[str, int | None]:
+    """The sample decoded (bad bytes replaced) and the offset of its first bad byte, or None."""
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(sample, final=whole), None
+    except UnicodeDecodeError as exc:
+        return codecs.getincrementaldecoder(encoding)("replace").decode(sample, final=whole), exc.start
+
+
+def _non_ascii(text: str) -> int:
+    return len(text) - len(text.encode("ascii", "ignore"))
+
+
+def _not_text(path: Path, message: str) -> InputError:
+    return InputError(Problem(file=str(path), rule="not_text", message=message,
+                              accepted="CSV in one encoding (UTF-8, UTF-8 with BOM or GBK/GB18030); Parquet; Excel .xlsx"))
+
+
+def _refuse_nul(path: Path, sample: bytes) -> None:
+    """A NUL byte anywhere in a CSV, also beyond the sample, means it is not text."""
+    offset, lines = 0, 0
+    with open(path, "rb") as handle:
+        handle.seek(len(sample))
+        for block in itertools.chain([sample], iter(lambda: handle.read(16 << 20), b"")):
+            at = block.find(b"\x00")
+            if at >= 0:
+                line = lines + block.count(b"\n", 0, at) + 1
+                raise _not_text(path, f"file is not text: a NUL byte on line {line:,} (byte {offset + at:,}); "
+                                      "is it a binary file with a .csv name?")
+            offset, lines = offset + len(block), lines + block.count(b"\n")
+
+
+def _transcode_to_utf8(path: Path, encoding: str, target: Path) -> Path:
     """Stream a GB18030 file into a UTF-8 copy (DuckDB reads UTF-8 only without extensions)."""
-    target = workdir / (path.stem + ".utf8.csv")
     decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
     with open(path, "rb") as src, open(target, "w", encoding="utf-8", newline="") as dst:
         for block in iter(lambda: src.read(16 << 20), b""):
             try:
                 dst.write(decoder.decode(block))
             except UnicodeDecodeError as exc:
                 raise InputError(Problem(file=str(path), rule="not_text",
-                                         message=f"bytes that are not {encoding} text near byte {exc.start}",
+                                         message=f"bytes that are not {encoding} text near byte {offset + exc.start:,}",
                                          accepted="one encoding for the whole file: UTF-8 or GBK/GB18030")) from None
+            offset += len(block)
         dst.write(decoder.decode(b"", final=True))
     return target
 
 
-def _csv_to_parquet(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> tuple[Path, list[Problem], str]:
-    """Read a CSV as text columns into Parquet, keeping rows DuckDB rejected (ragged, bad bytes) as problems."""
+MAX_LINE_BYTES = 2 << 20  # a CSV line beyond this is refused (DuckDB's own limit, named here for the message)
+REJECTED_LINES = {  # DuckDB's error type of a rejected line -> what the problem says (never the line itself)
+    "MISSING COLUMNS": "fewer fields than the header",
+    "TOO MANY COLUMNS": "more fields than the header",
+    "UNQUOTED VALUE": "a quote inside an unquoted field",
+    "INVALID UNICODE": "bytes that are not UTF-8 (mixed encodings)",
+    "LINE SIZE OVER MAXIMUM": f"longer than {MAX_LINE_BYTES:,} bytes",
+}
+
+
+def _csv_to_parquet(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path,
+                    view: str) -> tuple[Path, list[Problem], str, list[str] | None]:
+    """Read a CSV as text columns into Parquet; lines DuckDB rejected become problems naming the line
+    and its field count, never its content (CONTRACT §2: no raw input line in a message). Returns the
+    copy, those problems, the encoding and the header's fields as written."""
     encoding = detect_encoding(path)
-    readable = path if encoding == "utf-8" else _transcode_to_utf8(path, encoding, workdir)
-    target = workdir / (path.stem + ".raw.parquet")
+    readable = path if encoding == "utf-8" else _transcode_to_utf8(path, encoding, workdir / f"{view}.utf8.csv")
+    _refuse_blank_start(path, readable)
+    target = workdir / f"{view}.parquet"
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = true")  # row numbers come from the copy's order
     try:
         con.execute(
-            f"COPY (SELECT * FROM read_csv({sql_quote(str(readable))}, all_varchar=true, header=true,"
-            " store_rejects=true, null_padding=false, auto_detect=true))"
+            f"COPY (SELECT * FROM read_csv({sql_quote(str(readable))}, all_varchar=true, header=true, skip=0,"
+            f" max_line_size={MAX_LINE_BYTES}, store_rejects=true, rejects_table='{view}_rejects',"
+            f" rejects_scan='{view}_scans', null_padding=false, auto_detect=true))"
             f" TO {sql_quote(str(target))} (FORMAT parquet)"
         )
-        rejects = con.execute(
-            "SELECT line, arg_min(error_type, column_idx), any_value(csv_line), arg_min(error_message, column_idx)"
-            " FROM reject_errors GROUP BY line ORDER BY line"  # one problem per line, not per missing field
+        rejects = con.execute(  # one problem per line, not per missing or extra field (column_idx counts them)
+            "SELECT line, arg_min(error_type, column_idx), min(column_idx), max(column_idx)"
+            f" FROM {view}_rejects GROUP BY line ORDER BY line"
         ).fetchall()
+        n_columns = len(con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_quote(str(target))})").fetchall())
     except duckdb.Error as exc:
+        if "Maximum line size" in str(exc):
+            raise InputError(_long_line(path, readable)) from None
         raise InputError(Problem(file=str(path), rule="unreadable", message=f"cannot be read as CSV: {_first_line(exc)}",
                                  accepted="comma-, semicolon- or tab-separated text with one header row")) from None
     finally:
         con.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
-    problems = [
-        Problem(file=str(path), row=int(line), rule="ragged_row", message=f"{error_type.lower()}: {message}",
-                value=(text or "")[:120], accepted="every row has as many fields as the header")
-        for line, error_type, text, message in rejects
-    ]
-    return target, problems, encoding
+    problems = []
+    for line, error_type, first, last in rejects:
+        message = REJECTED_LINES.get(error_type, error_type.lower())
+        if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            message += f" ({first if error_type == 'MISSING COLUMNS' else last} fields, the header has {n_columns})"
+        problems.append(Problem(file=str(path), row=int(line), rule="ragged_row", message=message,
+                                accepted="every row has as many fields as the header"))
+    return target, problems, encoding, _csv_header(readable, n_columns)
 
 
-def _excel_to_parquet(path: Path, workdir: Path, sheet: str | None) -> Path:
-    """Read an Excel sheet as text cells (dates as ISO, whole numbers without '.0') into Parquet."""
+def _refuse_blank_start(path: Path, readable: Path) -> None:
+    """A file of blank lines is empty; a blank first line is a missing header (DuckDB would skip it
+    and number every row one off)."""
+    with open(readable, "rb") as handle:
+        first = handle.readline(MAX_LINE_BYTES).removeprefix(codecs.BOM_UTF8)
+        if first.strip():
+            return
+        if any(block.strip() for block in iter(lambda: handle.read(16 << 20), b"")):
+            raise InputError(Problem(file=str(path), row=1, rule="missing_column", message="row 1 is blank",
+                                     accepted="the header as the first row"))
+    raise InputError(Problem(file=str(path), rule="empty", message="the file holds only blank lines",
+                             accepted="a header row and at least one data row"))
+
+
+def _long_line(path: Path, readable: Path) -> Problem:
+    """The problem for a line beyond MAX_LINE_BYTES, at its own line (DuckDB's message says line 1)."""
+    line, length = 1, 0
+    with open(readable, "rb") as handle:
+        for block in iter(lambda: handle.read(16 << 20), b""):
+            for i, part in enumerate(block.split(b"\n")):
+                if i:  # a newline ends the line before this part
+                    line, length = line + 1, 0
+                length += len(part)
+                if length > MAX_LINE_BYTES:
+                    return Problem(file=str(path), row=line, rule="unreadable", message=REJECTED_LINES["LINE SIZE OVER MAXIMUM"],
+                                   accepted="fields of ordinary length: is this a binary file or a broken export?")
+    return Problem(file=str(path), rule="unreadable", message="a line is " + REJECTED_LINES["LINE SIZE OVER MAXIMUM"])
+
+
+def _csv_header(path: Path, n_columns: int) -> list[str] | None:
+    """The header's fields as written (DuckDB renames a repeated name, bank_id to bank_id_1): the split
+    of the first row that gives DuckDB's number of columns, or None if none does."""
+    for delimiter in (",", ";", "\t", "|"):
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            try:
+                fields = next(csv.reader(handle, delimiter=delimiter), [])
+            except csv.Error:  # a header field beyond the csv module's size limit
+                return None
+        if len(fields) == n_columns:
+            return fields
+    return None
+
+
+def _excel_to_parquet(path: Path, target: Path, sheet: str | None) -> tuple[Path, list[str]]:
+    """Read an Excel sheet as text cells (dates as ISO, whole numbers without '.0') into Parquet;
+    returns the copy and the header as written (a repeated name stays repeated)."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -179,11 +292,10 @@ def _excel_to_parquet(path: Path, workdir: Path, sheet: str | None) -> Path:
                                  accepted="a header row and at least one data row"))
     header = [_cell_text(c) or f"column_{i + 1}" for i, c in enumerate(rows[0])]
     body = rows[1:]
-    columns = {name: pa.array([_cell_text(r[i]) if i < len(r) else None for r in body], pa.string())
-               for i, name in enumerate(header)}
-    target = workdir / (path.stem + ".raw.parquet")
-    pq.write_table(pa.table(columns), target)
-    return target
+    columns = [pa.array([_cell_text(r[i]) if i < len(r) else None for r in body], pa.string())
+               for i in range(len(header))]
+    pq.write_table(pa.Table.from_arrays(columns, names=header), target)
+    return target, header
 
 
 def _cell_text(cell) -> str | None:
@@ -195,7 +307,7 @@ def _cell_text(cell) -> str | None:
         return cell.date().isoformat() if cell.time() == dt.time() else cell.isoformat(sep=" ")
     if isinstance(cell, dt.date):
         return cell.isoformat()
-    if isinstance(cell, float) and cell.is_integer():
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) < 2 ** 53:  # beyond, digits are lost: say so
         return str(int(cell))
     return str(cell)
 
@@ -204,46 +316,90 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
 
 
+def _check_path(path: Path) -> None:
+    """A regular, non-empty file; a missing file, a link loop, a folder or a device is a clear error."""
+    try:
+        info = path.stat()
+    except OSError as exc:  # missing, dangling or looping symbolic link, no access to a folder
+        raise InputError(Problem(file=str(path), rule="missing_file", message=f"cannot open: {exc.strerror or exc}",
+                                 accepted="one CSV, Parquet or Excel file")) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(Problem(file=str(path), rule="missing_file", message="is a folder, not a file",
+                                 accepted="one CSV, Parquet or Excel file"))
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(Problem(file=str(path), rule="missing_file", message="not a regular file (a device or a pipe?)",
+                                 accepted="one CSV, Parquet or Excel file"))
+    if info.st_size == 0:
+        raise InputError(Problem(file=str(path), rule="empty", message="file is empty",
+                                 accepted="a header row and at least one data row"))
+
+
+def _parquet_header(path: Path) -> tuple[list[str] | None, dict[str, str]]:
+    """A Parquet file's column names as written, and the time zone of each zoned timestamp column."""
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):  # DuckDB says what is wrong with the file
+        return None, {}
+    return schema.names, {f.name: f.type.tz for f in schema if pa.types.is_timestamp(f.type) and f.type.tz}
+
+
+def wall_clock_sql(raw: str, zone: str) -> str:
+    """A zoned timestamp as the wall-clock time in its own zone, so that a Shanghai midnight is that
+    calendar day whatever the host's zone (CONTRACT §3: timestamps with a zone)."""
+    offset = re.fullmatch(r"([+-])(\d{2}):(\d{2})", zone)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        return f"(timezone('UTC', CAST({raw} AS TIMESTAMPTZ)) {sign} INTERVAL {int(hours) * 60 + int(minutes)} MINUTE)"
+    return f"timezone({sql_quote(zone)}, CAST({raw} AS TIMESTAMPTZ))"
+
+
 def open_source(con: duckdb.DuckDBPyConnection, path: str | Path, columns: tuple[Column, ...], view: str,
                 workdir: Path, sheet: str | None = None) -> Source:
     """Make ``view``: the file's contract columns under canonical names, plus ``_row``."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(Problem(file=str(path), rule="missing_file", message="no such file"))
-    if path.is_dir():
-        raise InputError(Problem(file=str(path), rule="missing_file", message="is a folder, not a file",
-                                 accepted="one CSV, Parquet or Excel file"))
-    if path.stat().st_size == 0:
-        raise InputError(Problem(file=str(path), rule="empty", message="file is empty",
-                                 accepted="a header row and at least one data row"))
-    fmt = detect_format(path)
-    encoding, rejected = None, []
-    if fmt == "csv":
-        parquet, rejected, encoding = _csv_to_parquet(con, path, workdir)
-    elif fmt == "excel":
-        parquet = _excel_to_parquet(path, workdir, sheet)
-    else:
-        parquet = path
+    _check_path(path)
+    encoding, rejected, zones = None, [], {}
+    try:
+        fmt = detect_format(path)
+        if fmt == "csv":
+            parquet, rejected, encoding, header = _csv_to_parquet(con, path, workdir, view)
+        elif fmt == "excel":
+            parquet, header = _excel_to_parquet(path, workdir / f"{view}.parquet", sheet)
+        else:
+            parquet = path
+            header, zones = _parquet_header(path)
+    except OSError as exc:
+        raise InputError(Problem(file=str(path), rule="unreadable", message=f"cannot be read: {exc.strerror or exc}",
+                                 accepted="a file this user may read")) from None
     try:
         described = con.execute(
             f"DESCRIBE SELECT * FROM read_parquet({sql_quote(str(parquet))})"
         ).fetchall()
+        for zone in set(zones.values()):
+            con.execute(f"SELECT {wall_clock_sql('TIMESTAMPTZ ' + sql_quote('2000-01-01 00:00:00+00'), zone)}")
     except duckdb.Error as exc:
         raise InputError(Problem(file=str(path), rule="unreadable", message=f"cannot be read as Parquet: {_first_line(exc)}",
                                  accepted="a Parquet file, a CSV or an Excel workbook")) from None
+    if header is None or len(header) != len(described):
+        header = [name for name, *_ in described]
     lookup = header_lookup(columns)
-    mapped: dict[str, tuple[str, str]] = {}
+    mapped: dict[str, tuple[str, str, str]] = {}  # canonical -> (DuckDB's name, type, name as written)
     ignored, problems = [], []
-    for raw_name, raw_type, *_ in described:
-        canonical = lookup.get(normalise_header(raw_name))
+    for (raw_name, raw_type, *_), written in zip(described, header):
+        canonical = lookup.get(normalise_header(written))
         if canonical is None:
-            ignored.append(raw_name)
+            ignored.append(shorten(written, 40))
         elif canonical in mapped:
-            problems.append(Problem(file=str(path), rule="duplicate_column", column=canonical, value=raw_name,
-                                    message=f"column given twice (also as {mapped[canonical][0]!r})",
+            problems.append(Problem(file=str(path), row=1, rule="duplicate_column", column=canonical, value=written,
+                                    message=f"column given twice (also as {shorten(mapped[canonical][2], 40)!r})",
                                     accepted="each column once, in English or Chinese"))
         else:
-            mapped[canonical] = (raw_name, raw_type)
+            mapped[canonical] = (raw_name, "TIMESTAMP" if written in zones else raw_type, written)
+    if not mapped:  # row 1 is not a header: say nothing of what it holds (it may be data or another file)
+        raise InputError(Problem(file=str(path), row=1, rule="missing_column",
+                                 message=f"none of the contract's columns in row 1 ({len(header)} fields): is this "
+                                         "the right file, with its header as the first row?",
+                                 accepted="the headers of docs/data-contract.md, in English or Chinese"))
     for col in columns:
         if col.required and col.name not in mapped:
             problems.append(Problem(file=str(path), row=1, column=col.name, rule="missing_column",
@@ -252,7 +408,7 @@ def open_source(con: duckdb.DuckDBPyConnection, path: str | Path, columns: tuple
     if problems:
         if ignored:
             problems.append(Problem(file=str(path), row=1, rule="unknown_columns", severity="warning",
-                                    message="headers not in the contract: " + ", ".join(map(str, ignored[:30]))))
+                                    message="headers not in the contract: " + ", ".join(ignored[:30])))
         raise InputError(problems)
     # Record k of any format is row k + 1, as in a spreadsheet with one header row; for a CSV,
     # lines DuckDB rejected are skipped in the Parquet copy, so later rows shift back into place.
@@ -260,7 +416,8 @@ def open_source(con: duckdb.DuckDBPyConnection, path: str | Path, columns: tuple
     if rejected:
         shifts = [line - 2 - i for i, line in enumerate(p.row for p in rejected)]
         row_sql += f" + len(list_filter({shifts}, lambda s: s <= file_row_number))"
-    select = ", ".join(f"{sql_ident(raw)} AS {name}" for name, (raw, _) in mapped.items())
+    select = ", ".join(f"{wall_clock_sql(sql_ident(raw), zones[written]) if written in zones else sql_ident(raw)} AS {name}"
+                       for name, (raw, _, written) in mapped.items())
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS SELECT CAST({row_sql} AS BIGINT) AS _row, {select}"
         f" FROM read_parquet({sql_quote(str(parquet))}, file_row_number=true)"
@@ -278,7 +435,7 @@ def open_source(con: duckdb.DuckDBPyConnection, path: str | Path, columns: tuple
             if len(values) <= MAX_SPELLINGS:
                 spellings[col.name] = values
     return Source(path=path, fmt=fmt, encoding=encoding, raw_view=view,
-                  columns={name: typ for name, (_, typ) in mapped.items()}, ignored=ignored, rejected=rejected,
+                  columns={name: typ for name, (_, typ, _) in mapped.items()}, ignored=ignored, rejected=rejected,
                   spellings=spellings)
 
 
@@ -286,8 +443,9 @@ def open_source(con: duckdb.DuckDBPyConnection, path: str | Path, columns: tuple
 
 MAX_SPELLINGS = 1000  # distinct raw values of an enum or yes/no column mapped in Python, not per row
 NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL")
-INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT")
+EXACT_BELOW = {"DOUBLE": 2 ** 53, "FLOAT": 2 ** 24, "REAL": 2 ** 24}  # every whole number below is exact
+BIGINT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+INTEGER_TYPES = BIGINT_TYPES + ("HUGEINT", "UBIGINT", "UHUGEINT")
 DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE")
 
 
@@ -308,9 +466,9 @@ def spelling_map(col: Column, values: list[str]) -> dict[str, object]:
     """Each raw spelling present in the file mapped to its value (enum code or bool); unknown ones to None."""
     if col.kind == "enum":
         lookup = enum_lookup(col)
-        return {v: lookup.get(normalise_header(v)) for v in values}
+        return {v: lookup.get(normalise_value(v)) for v in values}
     truth = {s: True for s in TRUE_SPELLINGS} | {s: False for s in FALSE_SPELLINGS}
-    return {v: truth.get(normalise_header(v)) for v in values}
+    return {v: truth.get(normalise_value(v)) for v in values}
 
 
 def _mapped(raw: str, mapping: dict[str, object]) -> str:
@@ -328,31 +486,38 @@ def normalised_sql(col: Column, raw: str, raw_type: str, spellings: list[str] | 
 
     Typed Parquet columns pass through with a cast; text is parsed. For enum and yes/no text
     columns with few distinct values (``spellings``), the mapping is decided once per spelling;
-    text known to hold no blank or space-padded value (``trimmed``) is used as it is.
+    text known to hold no blank or space-padded value (``trimmed``) is used as it is. A number in
+    text follows NUMBER_PATTERN (CONTRACT §3 numbers); a date outside YEAR_MIN..YEAR_MAX, or a whole
+    number beyond BIGINT, is NULL (unreadable), never an error of DuckDB's.
     """
-    numeric, integral = _is_numeric(raw_type), raw_type.upper() in INTEGER_TYPES
+    upper = raw_type.upper()
+    numeric, integral = _is_numeric(raw_type), upper in INTEGER_TYPES
     text = _trimmed(raw)
     if col.kind == "text":
-        if numeric:
-            return (f"CASE WHEN {raw} = floor({raw}) THEN CAST(CAST({raw} AS HUGEINT) AS VARCHAR) "
-                    f"ELSE CAST({raw} AS VARCHAR) END")
+        if numeric:  # a code stored as a number: whole numbers without '.0' where they are exact
+            return (f"CASE WHEN {raw} = floor({raw}) AND abs({raw}) < {EXACT_BELOW.get(upper, 1e38)}"
+                    f" THEN CAST(CAST({raw} AS HUGEINT) AS VARCHAR) ELSE CAST({raw} AS VARCHAR) END")
         return raw if trimmed and is_text_type(raw_type) else text
     if col.kind == "date":
-        if raw_type.upper() in DATE_TYPES:
-            return f"CAST({raw} AS DATE)"
-        formats = list(DATE_FORMATS) + ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y年%m月%d日"]
-        tries = ", ".join(f"try_strptime({text}, {sql_quote(f)})" for f in formats)
-        return f"CAST(COALESCE({tries}) AS DATE)"
+        if upper in DATE_TYPES:
+            value = f"CAST({raw} AS DATE)"
+        else:
+            formats = list(DATE_FORMATS) + ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y年%m月%d日"]
+            tries = ", ".join(f"try_strptime({text}, {sql_quote(f)})" for f in formats)
+            value = f"CAST(COALESCE({tries}) AS DATE)"
+        return f"CASE WHEN year({value}) BETWEEN {YEAR_MIN} AND {YEAR_MAX} THEN {value} END"
     if col.kind in ("number", "integer"):
-        if numeric or integral:
+        if integral:
+            return f"TRY_CAST({raw} AS BIGINT)" if col.kind == "integer" else f"CAST({raw} AS DOUBLE)"
+        if numeric:
             value = f"CAST({raw} AS DOUBLE)"
         else:
-            strip = "[,，\\s¥￥%]" if col.name == "rate_pct" else "[,，\\s¥￥]"
-            value = f"try_cast(regexp_replace({text}, {sql_quote(strip)}, '', 'g') AS DOUBLE)"
-        if not integral:
-            value = f"CASE WHEN isfinite({value}) THEN {value} END"
+            pattern = NUMBER_PATTERN + ("%?" if col.name == "rate_pct" else "")
+            value = (f"CASE WHEN regexp_full_match({text}, {sql_quote(pattern)})"
+                     f" THEN try_cast(regexp_replace({text}, '[^0-9.eE+-]', '', 'g') AS DOUBLE) END")
+        value = f"CASE WHEN isfinite({value}) THEN {value} END"
         if col.kind == "integer":
-            return f"CAST({raw} AS BIGINT)" if integral else f"CASE WHEN {value} = floor({value}) THEN CAST({value} AS BIGINT) END"
+            return f"CASE WHEN {value} = floor({value}) AND abs({value}) < 9e18 THEN CAST({value} AS BIGINT) END"
         return value
     if col.kind == "bool":
         if raw_type.upper() == "BOOLEAN":

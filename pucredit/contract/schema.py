@@ -5,6 +5,7 @@ the generator and the documentation all draw on it.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -100,6 +101,28 @@ TOTALS_COLUMNS: tuple[Column, ...] = (
     Column("county_deposits_cny", "县域存款余额", "number", required=False, meaning="deposits in counties, yuan"),
 )
 
+# A bank_id names folders under the report root (CONTRACT §2): letters, digits, '-' and '_', at most
+# 64 characters, not starting with '_' or '.' (the report root's own folders start with '_').
+BANK_ID_PATTERN = "[A-Za-z0-9-][A-Za-z0-9_-]*"  # no braces: rule conditions go through str.format
+BANK_ID_MAX_LENGTH = 64
+BANK_ID_ACCEPTED = "letters A-Z/a-z, digits, '-' and '_', at most 64 characters, not starting with '_' or '.'"
+
+# Dates outside these years are misreads (a year 0000, a 9999-12-31 "open end"), not loans.
+YEAR_MIN, YEAR_MAX = 1900, 2200
+
+# Largest plausible magnitudes (CONTRACT §2 validate, rule out_of_range): all Chinese banks' loans
+# together are about 2.5e14 yuan; beyond these a value is a misread, and sums of it overflow.
+MAX_CNY = 1e15
+MAX_RATE_PCT = 1000.0
+MAX_DAYS_PAST_DUE = 36525  # 100 years
+
+# A number as text (CONTRACT §3 numbers): a thousands separator only between groups of three digits,
+# so 4,35 or 6955,09 (decimal commas) and 1_000 are errors, not 435, 695509 and 1000.
+THOUSANDS_SEPARATORS = (",", "，", " ", "\u00a0", "\u202f")
+_GROUPED = "|".join(f"[0-9]{{1,3}}(?:{sep}[0-9]{{3}})+" for sep in THOUSANDS_SEPARATORS)
+NUMBER_PATTERN = (f"[+-]?(?:[¥￥] ?)?(?:(?:{_GROUPED})(?:\\.[0-9]+)?"
+                  "|(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+
 TRUE_SPELLINGS = ("true", "1", "y", "yes", "t", "是")
 FALSE_SPELLINGS = ("false", "0", "n", "no", "f", "否")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d")
@@ -109,6 +132,15 @@ def normalise_header(text: str) -> str:
     """Match key for a header: full-width to half-width (NFKC), spaces removed, lower case."""
     text = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "")
     return "".join(text.split()).lower()
+
+
+_FULL_WIDTH_ALNUM = re.compile("[０-９Ａ-Ｚａ-ｚ]")
+
+
+def normalise_value(text: str) -> str | None:
+    """Match key for an enum or yes/no value: as for a header, but a value with full-width digits or
+    letters (``Ｙ``, ``１``) matches nothing (CONTRACT §1.1: values use half-width ones)."""
+    return None if _FULL_WIDTH_ALNUM.search(str(text)) else normalise_header(text)
 
 
 def header_lookup(columns: tuple[Column, ...]) -> dict[str, str]:
@@ -131,6 +163,13 @@ def enum_lookup(col: Column) -> dict[str, str]:
     return lookup
 
 
+def value_limit(col: Column) -> float | None:
+    """Largest plausible magnitude of a number column (by its unit), or None."""
+    if col.name.endswith("_cny"):
+        return MAX_CNY
+    return {"rate_pct": MAX_RATE_PCT, "days_past_due": MAX_DAYS_PAST_DUE}.get(col.name)
+
+
 def accepted_text(col: Column) -> str:
     """What a value of this column may look like, for error messages."""
     if col.kind == "enum":
@@ -138,9 +177,9 @@ def accepted_text(col: Column) -> str:
     if col.kind == "bool":
         return "true/false, 1/0, Y/N, 是/否"
     if col.kind == "date":
-        return "2024-06-30, 2024/6/30 or 20240630"
+        return f"2024-06-30, 2024/6/30 or 20240630, years {YEAR_MIN} to {YEAR_MAX}"
     if col.kind == "number":
-        return "a number such as 1250000 or 1,250,000.00"
+        return "a number such as 1250000 or 1,250,000.00 (a comma only between groups of three digits)"
     if col.kind == "integer":
         return "a whole number >= 0"
     return "text"

@@ -9,15 +9,17 @@ aggregate queries. Errors fail a run; warnings are printed and pass.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 from pucredit.contract.errors import Findings, Problem
-from pucredit.contract.read import DATE_TYPES, INTEGER_TYPES, Source, is_text_type, normalised_sql, spelling_map
+from pucredit.contract.read import BIGINT_TYPES, EXACT_BELOW, Source, is_text_type, normalised_sql, spelling_map
 from pucredit.engine.sql import sql_quote
-from pucredit.contract.schema import TAPE_COLUMNS, TOTALS_COLUMNS, Column, accepted_text
+from pucredit.contract.schema import (BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN, TAPE_COLUMNS, TOTALS_COLUMNS, Column,
+                                      accepted_text, value_limit)
 
 DEFAULT_CAP = 20  # rows listed per rule; counts are always complete
 
@@ -34,9 +36,9 @@ class RowRule:
 
 
 PARSE_RULES = {
-    "date": ("bad_date", "not a date (or an impossible one)"),
+    "date": ("bad_date", "not a date (or an impossible or implausible one)"),
     "number": ("bad_number", "not a number"),
-    "integer": ("bad_integer", "not a whole number"),
+    "integer": ("bad_integer", "not a whole number (or beyond 9e18)"),
     "bool": ("bad_bool", "not a yes/no value"),
     "enum": ("bad_enum", "not an accepted value"),
 }
@@ -69,21 +71,55 @@ def _parse_rules(columns: tuple[Column, ...], source: Source) -> list[RowRule]:
 
 
 def can_fail(col: Column, raw_type: str) -> bool:
-    """Whether a value of this raw type can fail to read as the column's kind."""
+    """Whether a value of this raw type can fail to read as the column's kind (a DATE can, by its year)."""
     upper = raw_type.upper()
-    if col.kind == "date":
-        return upper not in DATE_TYPES
     if col.kind == "integer":
-        return upper not in INTEGER_TYPES
+        return upper not in BIGINT_TYPES
     if col.kind == "bool":
         return upper != "BOOLEAN"
     return True
 
 
+FUTURE_GRACE_DAYS = 1  # the bank's calendar day may be ahead of the host's (Beijing is UTC+8)
+
+
+def input_safety_rules(columns: tuple[Column, ...], source: Source) -> list[RowRule]:
+    """Values that parse but cannot be right, in tapes and totals (issue 13): a bank_id that cannot
+    name a folder (CONTRACT §2 bank files), a snapshot date in the future, magnitudes beyond
+    ``value_limit`` (they overflow sums), and codes that lost digits: stored as floating-point numbers too
+    large to be exact, or written in scientific notation (6.22202E+18, as Excel shows a long number)."""
+    future = dt.date.today() + dt.timedelta(days=FUTURE_GRACE_DAYS)
+    rules = [
+        RowRule("bad_bank_id", "bank_id", f"NOT regexp_full_match(bank_id, {sql_quote(BANK_ID_PATTERN)})"
+                                          f" OR length(bank_id) > {BANK_ID_MAX_LENGTH}",
+                "not a usable bank id", accepted=BANK_ID_ACCEPTED),
+        RowRule("future_snapshot", "as_of", f"as_of > DATE '{future}'", "snapshot date is in the future",
+                accepted=f"a month end up to today ({dt.date.today()})"),
+    ]
+    for col in columns:
+        raw_type = source.columns.get(col.name, "").upper()
+        hidden = "NULL" if col.name == "borrower_id" else None  # a raw borrower id is never shown
+        if col.kind == "text" and raw_type in EXACT_BELOW:
+            rules.append(RowRule("out_of_range", col.name, f"NOT abs(r_{col.name}) < {EXACT_BELOW[raw_type]}",
+                                 f"a code stored as a {raw_type} number this large has lost digits",
+                                 accepted="codes as text (a string column)", value=hidden))
+        elif col.kind == "text":
+            scientific = "'[0-9](\\.[0-9]+)?[eE]\\+[0-9]+'"
+            rules.append(RowRule("out_of_range", col.name, f"regexp_full_match({col.name}, {scientific})",
+                                 "a code in scientific notation has lost digits",
+                                 accepted="codes as text with every digit (format the column as text before exporting)",
+                                 value=hidden))
+        limit = value_limit(col)
+        if limit is not None:
+            rules.append(RowRule("out_of_range", col.name, f"abs({col.name}) > {limit}",
+                                 "too large to be real: a misread or a unit error", accepted=f"at most {limit:,.0f}"))
+    return [r for r in rules if r.column in source.columns]
+
+
 def tape_row_rules(source: Source, coverage_end: pd.Timestamp | None) -> list[RowRule]:
     """The contract's row rules for a loan tape (CONTRACT §1.1, §2 validate)."""
     present = source.columns
-    rules = _parse_rules(TAPE_COLUMNS, source)
+    rules = _parse_rules(TAPE_COLUMNS, source) + input_safety_rules(TAPE_COLUMNS, source)
     rules += [
         RowRule("not_month_end", "as_of", "as_of <> last_day(as_of)", "snapshot date is not a month end",
                 accepted="the last day of a month, e.g. 2024-06-30"),
@@ -146,7 +182,7 @@ def tape_row_rules(source: Source, coverage_end: pd.Timestamp | None) -> list[Ro
 
 def totals_row_rules(source: Source) -> list[RowRule]:
     present = source.columns
-    rules = _parse_rules(TOTALS_COLUMNS, source)
+    rules = _parse_rules(TOTALS_COLUMNS, source) + input_safety_rules(TOTALS_COLUMNS, source)
     rules += [
         RowRule("not_month_end", "as_of", "as_of <> last_day(as_of)", "date is not a month end",
                 accepted="the last day of a month"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from pucredit.cli import main
@@ -67,9 +68,19 @@ def test_row_problem(write_tape, capsys, case, change, rule, column, value):
     assert found["accepted"]
 
 
+def _after_lpr_table() -> list[dict]:
+    """A loan made in the month after the shipped LPR table ends (a past month, not a future snapshot)."""
+    from pucredit.config.reference import load_lpr, lpr_coverage_end
+
+    month_end = lpr_coverage_end(load_lpr()) + pd.offsets.MonthEnd(1)
+    assert month_end <= pd.Timestamp.today(), "the shipped LPR table reaches this month: no past month follows it"
+    made = month_end.replace(day=5)
+    return [dict(as_of=f"{month_end.date()}", loan_id="L9", borrower_id="B9", origination_date=f"{made.date()}",
+                 maturity_date=f"{(made + pd.DateOffset(years=1)).date()}")]
+
+
 def test_loan_after_last_lpr_fixing(write_tape, capsys):
-    rows = [dict(as_of="2031-01-31", loan_id="L9", borrower_id="B9", origination_date="2031-01-05",
-                 maturity_date="2032-01-05")]
+    rows = _after_lpr_table()
     code, report = validate(write_tape(rows), capsys)
     found = problem(report, "after_lpr_table")
     assert code == 2 and found["row"] == 2 and found["column"] == "origination_date"
@@ -77,10 +88,10 @@ def test_loan_after_last_lpr_fixing(write_tape, capsys):
 
 
 def test_extra_lpr_file_covers_the_loan(write_tape, tmp_path, capsys):
-    rows = [dict(as_of="2031-01-31", loan_id="L9", borrower_id="B9", origination_date="2031-01-05",
-                 maturity_date="2032-01-05")]
+    rows = _after_lpr_table()
     lpr = tmp_path / "lpr_more.csv"
-    lpr.write_text("fixing_date,lpr_1y_pct,lpr_5y_pct\n2031-01-20,2.80,3.30\n", encoding="utf-8")
+    fixing = rows[0]["origination_date"][:8] + "01"
+    lpr.write_text(f"fixing_date,lpr_1y_pct,lpr_5y_pct\n{fixing},2.80,3.30\n", encoding="utf-8")
     code, report = validate(write_tape(rows), capsys, "--lpr", str(lpr))
     assert code == 0, report["problems"]
 
