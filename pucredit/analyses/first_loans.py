@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pucredit.config.periods import Period
+from pucredit.analyses import renewals
 from pucredit.analyses.document import FirstLoanMetrics
 from pucredit.engine.sql import IN_PERIOD, as_float, period_params, sum_cny, weighted_mean
 from pucredit.estimators.glm import binomial_glm
@@ -188,9 +189,11 @@ def no_loan_coverage(bank: Bank, period: Period) -> dict:
 def loan_histories(bank: Bank, end: pd.Timestamp, segment: str = "inclusive_smb") -> pd.DataFrame:
     """One row per loan originated in the window up to ``end``: first or repeat, months to the borrower's
     next loan (censored at the tape's last month), whether that next loan was a renewal, the credit-line
-    change at it, and months to default (first non-performing month; None if never), all followed to the
+    change at it, and months to default (first non-performing month of the loan or of a renewal that
+    replaced it, its successors in the renewal chain: 二(三), 四(九); None if never), all followed to the
     tape's end."""
     last = bank.months[-1]  # what follows is observed to the tape's end
+    chains = renewals.chain_table(bank)
     frame = bank.sql(f"""
         WITH o AS (
             SELECT loan_id, borrower_id, origination_date, month, is_first_loan, is_renewal, credit_line_cny,
@@ -200,8 +203,9 @@ def loan_histories(bank: Bank, end: pd.Timestamp, segment: str = "inclusive_smb"
             FROM {{originations}} WHERE {bank.flag(segment)}
             WINDOW w AS (PARTITION BY borrower_id ORDER BY origination_date, loan_id)
         ), bad AS (
-            SELECT loan_id, min(as_of) AS default_month FROM {{loans}}
-            WHERE is_npl AND as_of <= $last GROUP BY loan_id
+            SELECT c.ancestor AS loan_id, min(l.as_of) AS default_month
+            FROM {{loans}} l JOIN {chains} c USING (loan_id)
+            WHERE l.is_npl AND l.as_of <= $last GROUP BY c.ancestor
         )
         SELECT o.*, bad.default_month FROM o LEFT JOIN bad USING (loan_id)
         WHERE o.origination_date <= $end

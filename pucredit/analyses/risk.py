@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pucredit.analyses import renewals
 from pucredit.analyses.document import RiskMetrics
 from pucredit.analyses.volume import stock_at
 from pucredit.config.periods import Period
@@ -158,49 +159,70 @@ def branch_tolerance(bank: Bank, period: Period, total_npl_ratio: float, total_l
 
 def migration_matrix(bank: Bank, start: pd.Timestamp, end: pd.Timestamp, segment: str = "inclusive_smb",
                      weight: str = "balance") -> pd.DataFrame:
-    """Five-class migration from ``start`` to ``end``: rows the class at start, columns the class at end plus
-    ``exit`` (repaid or written off); shares of the start balance (or count) in each row (roll rates)."""
+    """Five-class migration from ``start`` to ``end`` (notice 四(九)): rows the class at start, columns the
+    class at end plus ``exit`` (repaid or written off); shares of the start balance (or count) in each row
+    (roll rates). A loan replaced by a linked renewal (续贷, 借新还旧) is followed along its chain to the
+    worst class of its successors at ``end``: a rolled-over loan is not an exit. A loan that left while
+    its borrower got an unlinked renewal is ``renewed_unlinked`` (column shown only when there are any)."""
     value = "s.balance_cny" if weight == "balance" else "1"
+    chains = renewals.chain_table(bank)
+    classes = "[" + ", ".join(f"'{c}'" for c in RISK_ORDER) + "]"
     frame = bank.sql(f"""
         WITH s AS (SELECT loan_id, risk_class, balance_cny FROM {{loans}}
                    WHERE {bank.flag(segment)} AND as_of = $start AND balance_cny > 0),
-             e AS (SELECT loan_id, risk_class FROM {{loans}} WHERE as_of = $end)
-        SELECT s.risk_class AS start, coalesce(e.risk_class, 'exit') AS finish, sum({value}) AS value
+             e AS (SELECT c.ancestor AS loan_id, max(list_position({classes}, l.risk_class)) AS rank
+                   FROM {{loans}} l JOIN {chains} c USING (loan_id) WHERE l.as_of = $end GROUP BY ALL)
+        SELECT s.risk_class AS start,
+               CASE WHEN e.rank IS NOT NULL THEN {classes}[e.rank]
+                    WHEN s.loan_id IN (SELECT loan_id FROM {renewals.unlinked_renewal_exits(bank)}) THEN 'renewed_unlinked'
+                    ELSE 'exit' END AS finish,
+               sum({value}) AS value
         FROM s LEFT JOIN e USING (loan_id) GROUP BY ALL
     """, {"start": start.date(), "end": end.date()})
     matrix = frame.pivot_table(index="start", columns="finish", values="value", aggfunc="sum", fill_value=0.0)
+    unlinked = ("renewed_unlinked",) if "renewed_unlinked" in matrix.columns else ()
     matrix = matrix.reindex(index=[c for c in RISK_ORDER if c in matrix.index],
-                            columns=[c for c in (*RISK_ORDER, "exit")], fill_value=0.0)
+                            columns=[*RISK_ORDER, "exit", *unlinked], fill_value=0.0)
     return matrix.div(matrix.sum(axis=1), axis=0)
 
 
 def monthly_formation(bank: Bank, segment: str = "inclusive_smb", since: pd.Timestamp | None = None) -> pd.DataFrame:
     """Per month (from ``since`` on): performing balance at the previous month end, the part of it that is
-    non-performing this month (NPL formation), and last month's NPL balance that performs again (cure).
-    A loan's previous row must be the previous month end; loans that left the tape count as not formed."""
+    non-performing this month (NPL formation), and last month's NPL balance that performs again (cure), by
+    renewal chain (notice 四(九)): a renewal that continues a loan is not a new loan, a default on it is
+    the chain's, and an NPL replaced by a performing renewal (借新还旧) is not a cure. A chain's previous
+    row must be the previous month end; chains that left the tape count as not formed."""
     window = "true" if since is None else "as_of >= $since"
     params = {} if since is None else {"since": (since - pd.DateOffset(months=1)).date()}
+    chains = renewals.chain_table(bank)
     frame = bank.sql(f"""
-        WITH rows AS (
-            SELECT as_of, is_npl, balance_cny,
-                   lag(is_npl) OVER w AS was_npl, lag(balance_cny) OVER w AS prev_balance,
-                   lag(as_of) OVER w AS prev_as_of
-            FROM {{loans}} WHERE {bank.flag(segment)} AND {window}
-            WINDOW w AS (PARTITION BY loan_id ORDER BY as_of)
+        WITH loan_rows AS (
+            SELECT c.chain_id, l.loan_id, l.as_of, l.is_npl, l.balance_cny
+            FROM {{loans}} l JOIN {chains} c ON c.loan_id = l.loan_id AND c.depth = 0
+            WHERE {bank.flag(segment)} AND {window}
+        ), chain_rows AS (
+            SELECT chain_id, as_of, bool_or(is_npl) AS is_npl, sum(balance_cny) AS balance_cny,
+                   list(loan_id) AS loans, list(loan_id) FILTER (WHERE is_npl) AS npl_loans
+            FROM loan_rows GROUP BY chain_id, as_of
+        ), rows AS (
+            SELECT as_of, is_npl, loans, lag(is_npl) OVER w AS was_npl, lag(balance_cny) OVER w AS prev_balance,
+                   lag(npl_loans) OVER w AS prev_npl_loans, lag(as_of) OVER w AS prev_as_of
+            FROM chain_rows WINDOW w AS (PARTITION BY chain_id ORDER BY as_of)
         ), moved AS (
             SELECT as_of, {sum_cny('prev_balance', 'NOT was_npl AND is_npl')} AS formed_cny,
-                   {sum_cny('prev_balance', 'was_npl AND NOT is_npl')} AS cured_cny
+                   {sum_cny('prev_balance', 'was_npl AND NOT is_npl AND list_has_any(loans, prev_npl_loans)')}
+                       AS cured_cny
             FROM rows WHERE prev_as_of = last_day(as_of - INTERVAL 1 MONTH) GROUP BY as_of
         ), stock AS (
             SELECT last_day(as_of + INTERVAL 1 MONTH) AS as_of,
                    {sum_cny('balance_cny', 'NOT is_npl AND balance_cny > 0')} AS performing_cny,
                    {sum_cny('balance_cny', 'is_npl')} AS npl_cny
-            FROM rows GROUP BY as_of
+            FROM loan_rows GROUP BY as_of
         )
         SELECT as_of, performing_cny, coalesce(formed_cny, 0) AS formed_cny, npl_cny,
                coalesce(cured_cny, 0) AS cured_cny
         FROM stock LEFT JOIN moved USING (as_of)
-        WHERE as_of <= (SELECT max(as_of) FROM rows) ORDER BY as_of
+        WHERE as_of <= (SELECT max(as_of) FROM loan_rows) ORDER BY as_of
     """, params)
     frame = frame.astype({c: "float64" for c in frame.columns if c.endswith("_cny")})
     frame["as_of"] = pd.to_datetime(frame["as_of"])
@@ -222,12 +244,18 @@ def formation_12m(formation: pd.DataFrame, end: pd.Timestamp) -> float | None:
 def vintage_curves(bank: Bank, segment: str = "inclusive_smb", definition: str = "npl",
                    max_months: int = 36) -> pd.DataFrame:
     """Cumulative default by months on book per origination quarter, by amount: default is the first month
-    classed substandard or worse (``npl``) or 90+ days past due (``dpd90``). NaN beyond what is observed."""
+    classed substandard or worse (``npl``) or 90+ days past due (``dpd90``). NaN beyond what is observed.
+    By renewal chain (notice 四(九)): a chain is in its original loan's vintage with that loan's amount and
+    segment, and defaults when any of its loans does; renewals are not vintages of their own."""
     bad = "is_npl" if definition == "npl" else "days_past_due >= 90"
+    chains = renewals.chain_table(bank)
     frame = bank.sql(f"""
-        WITH first_bad AS (SELECT loan_id, min(as_of) AS bad_month FROM {{loans}} WHERE {bad} GROUP BY loan_id)
-        SELECT o.loan_id, o.month, o.amount_cny, f.bad_month FROM {{originations}} o
-        LEFT JOIN first_bad f USING (loan_id) WHERE {bank.flag(segment)}
+        WITH first_bad AS (SELECT c.chain_id, min(l.as_of) AS bad_month
+                           FROM {{loans}} l JOIN {chains} c ON c.loan_id = l.loan_id AND c.depth = 0
+                           WHERE {bad} GROUP BY c.chain_id),
+             originals AS (SELECT loan_id FROM {chains} WHERE depth = 0 AND chain_id = loan_id)
+        SELECT o.loan_id, o.month, o.amount_cny, f.bad_month FROM {{originations}} o SEMI JOIN originals USING (loan_id)
+        LEFT JOIN first_bad f ON f.chain_id = o.loan_id WHERE {bank.flag(segment)}
     """)
     last = bank.months[-1]
     frame["month"] = pd.to_datetime(frame["month"])

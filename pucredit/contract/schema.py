@@ -90,6 +90,8 @@ TAPE_COLUMNS: tuple[Column, ...] = (
            meaning="borrower in a national key assistance county (国家乡村振兴重点帮扶县)"),
     Column("is_poverty_household", "脱贫人口小额信贷标识", "bool", required=False,
            meaning="micro-loan to a household lifted out of poverty"),
+    Column("predecessor_loan_id", "上笔借据号", "text", required=False,
+           meaning="for a renewal (续贷) or a loan that refinances another: the loan_id it replaces (一表通 6.27)"),
 )
 
 TOTALS_COLUMNS: tuple[Column, ...] = (

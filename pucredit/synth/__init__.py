@@ -71,7 +71,8 @@ even in 2024).
    ``prepay_monthly`` of its type and leaves.
 6. Renewals and repeat loans (notice 二(三) 加大续贷投放). At maturity a
    performing operating loan is renewed with probability ``renewal_prob``: a
-   new loan_id originated on the maturity date, is_renewal, same borrower,
+   new loan_id originated on the maturity date, is_renewal, predecessor_loan_id
+   the loan it replaces (a renewal chain), same borrower,
    product and term, amount × exp(N(0, ``renewal_amount_log_sd``²)) capped at
    the credit line. Otherwise (and after an early repayment) the borrower
    takes a new loan with probability ``repeat_prob`` after a gap of 1 to

@@ -52,7 +52,8 @@ LOAN_FIELDS = {"loan": np.int64, "is_business": bool, "amount": np.float64, "ori
                "orig_month": np.int32, "term": np.int16, "mat_day": np.int32, "rate": np.float64,
                "is_first": bool, "is_renewal": bool, "guarantee": np.int8, "pricing": np.int8,
                "repayment": np.int8, "fee3": np.float64, "feeb": np.float64, "seg_smb": bool, "seg_agri": bool,
-               "risk": np.int8, "default_month": np.int32, "default_dpd": np.int16, "default_balance": np.float64}
+               "risk": np.int8, "default_month": np.int32, "default_dpd": np.int16, "default_balance": np.float64,
+               "pred": np.int64}
 QUEUE_FIELDS = {**BORROWER_FIELDS, "due": np.int32}
 
 
@@ -107,6 +108,9 @@ class Realised:
         self.renewed = np.zeros(3)        # of which renewed
         self.fees = np.zeros((5, 3))  # (loans, with third-party fee, with bank fee, amount, fees) × segment
         self.first_window_borrower: int | None = None
+        self.links: list[tuple[np.ndarray, np.ndarray]] = []  # (renewal, loan it replaces) seen in the tape
+        self.defaults_seen: list[tuple[np.ndarray, int]] = []  # (loans, default month) from the month before start
+        self.first_smb: list[tuple[np.ndarray, int]] = []  # (inclusive_smb first loans, origination month)
 
     def year(self, t: int) -> str:
         return month_text(t)[:4]
@@ -178,6 +182,8 @@ class Simulation:
         renewed = matured & book["is_business"] & (rng.random(n) < cfg.renewal_prob)
         repeats = (matured & ~renewed | prepaid) & (rng.random(n) < cfg.repeat_prob)
         gaps = rng.integers(1, cfg.repeat_gap_months_max + 1, size=n)
+        if t >= self.start - 1:
+            self.truth.defaults_seen.append((book["loan"][new_default], t))
         if observed:
             cells = (book["risk"], book["is_first"])
             self.truth.at_risk += _tally((3, 2), at_risk, *cells)
@@ -212,6 +218,8 @@ class Simulation:
         self._classify(new)
         self._price(new, t)
         self._fees(new)
+        if observed:  # the replaced loan's last row, month t − 1, is in the tape
+            self.truth.links.append((new["loan"][new["is_renewal"]], new["pred"][new["is_renewal"]]))
         if t >= self.start:
             self._record_originations(new, arrivals["borrower"], t)
         self.book = _concat(self.book, new)
@@ -271,13 +279,16 @@ class Simulation:
                            np.maximum(amount, 100.0), first, np.zeros(m, bool))
 
     def _renewals(self, old: Book) -> Book:
-        """Renewal loans (step 6): same borrower, product and term, originated on the old maturity date."""
+        """Renewal loans (step 6): same borrower, product and term, originated on the old maturity date;
+    ``pred`` is the loan each replaces."""
         m = len(old["loan"])
         amount = np.floor(old["amount"] * np.exp(self.cfg.renewal_amount_log_sd * self.rng.standard_normal(m)) / 100) * 100
         amount = np.clip(amount, 100.0, old["line"])
         t = old["orig_month"] + old["term"]
-        return self._loans({f: old[f] for f in BORROWER_FIELDS}, t, old["mat_day"].astype(np.int64), old["term"],
-                           old["repayment"], old["guarantee"], np.ones(m, bool), amount, np.zeros(m, bool), np.ones(m, bool))
+        new = self._loans({f: old[f] for f in BORROWER_FIELDS}, t, old["mat_day"].astype(np.int64), old["term"],
+                          old["repayment"], old["guarantee"], np.ones(m, bool), amount, np.zeros(m, bool), np.ones(m, bool))
+        new["pred"] = old["loan"]
+        return new
 
     def _loans(self, borrowers, t, orig_day, term, repayment, guarantee, is_business, amount, first, renewal) -> Book:
         m = len(orig_day)
@@ -291,7 +302,7 @@ class Simulation:
                 "repayment": repayment.astype(np.int8), "fee3": np.zeros(m), "feeb": np.zeros(m),
                 "seg_smb": np.zeros(m, bool), "seg_agri": np.zeros(m, bool), "risk": np.zeros(m, np.int8),
                 "default_month": np.full(m, -1, np.int32), "default_dpd": np.zeros(m, np.int16),
-                "default_balance": np.zeros(m)}
+                "default_balance": np.zeros(m), "pred": np.zeros(m, np.int64)}
 
     def _classify(self, new: Book) -> None:
         """Policy segments of the new loans (constant over their rows) and the hazard segment (step 4)."""
@@ -373,6 +384,7 @@ class Simulation:
         counts = truth.new_borrowers.setdefault(year, np.zeros((3, 2)))
         counts += _tally((3, 2), newcomer, new["risk"], new["is_first"])
         smb = new["seg_smb"]
+        truth.first_smb.append((new["loan"][smb & new["is_first"]], t))
         ids = truth.smb_originators.setdefault(year, [[], []])
         ids[0].append(new["borrower"][smb])
         ids[1].append(new["borrower"][smb & new["is_first"]])

@@ -18,7 +18,8 @@ DPD_CLASS_BOUNDS = (60, 90, 180, 360)  # special_mention from 60 (defaulted), su
 
 _ARROW_TYPES = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number": pa.float64(),
                 "integer": pa.int32(), "bool": pa.bool_()}
-TAPE_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind], nullable=False) for c in TAPE_COLUMNS])
+TAPE_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind], nullable=c.name == "predecessor_loan_id")
+                         for c in TAPE_COLUMNS])
 
 
 class Tables:
@@ -83,6 +84,7 @@ class Tables:
             "is_poverty_area": pa.array(self.poverty_area[county]),
             "is_key_county": pa.array(self.key_county_flag[county]),
             "is_poverty_household": pa.array(book["poverty_hh"]),
+            "predecessor_loan_id": pc.if_else(pa.array(book["pred"] > 0), id_text("L", book["pred"]), None),
         }
         npl = np.isin(risk_class, self.npl_codes)
         masks = {"inclusive_smb": book["seg_smb"], "inclusive_agri": book["seg_agri"],

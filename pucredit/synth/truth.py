@@ -100,11 +100,51 @@ def truth_record(cfg: BankConfig, policy: Policy, sim: Simulation, stocks: dict,
                     "note": ("months after the first snapshot month; at risk: loans performing (days_past_due "
                              "< 60) at the previous month end that neither matured nor repaid early this month; "
                              "default onset: first row with days_past_due >= 60")},
-        "renewals": {"renewal_prob": cfg.renewal_prob, "repeat_prob": cfg.repeat_prob, "by_segment": renewals},
+        "renewals": {"renewal_prob": cfg.renewal_prob, "repeat_prob": cfg.repeat_prob, "by_segment": renewals,
+                     "chains": renewal_chains(sim)},
         "fees": {"by_segment": fees},
         "volume": {"annual_growth_true": cfg.annual_growth, "ytd_growth": growth, "balance_cny": balances,
                    "npl_cny": npl, "total_loans_cny": total_loans, "total_npl_cny": total_npl},
     }
+
+
+def renewal_chains(sim: Simulation, horizon: int = 12) -> dict:
+    """Renewal-chain facts of the tape (notice 四(九), 二(三)): renewals linked to a loan in the tape, chains
+    (an original loan and its successors), chains whose default is on a renewal (a loan-by-loan view sees
+    the original loan repaid), and the share of inclusive_smb first loans of the window, observed for
+    ``horizon`` months, that are non-performing (the month after default onset) within the horizon: on the
+    loan itself and on the loan or any of its renewals."""
+    truth = sim.truth
+    pred = {int(new): int(old) for news, olds in truth.links for new, old in zip(news, olds)}
+    children: dict[int, list[int]] = {}
+    for new, old in pred.items():
+        children.setdefault(old, []).append(new)
+
+    def root(loan: int) -> int:
+        while loan in pred:
+            loan = pred[loan]
+        return loan
+
+    npl = {int(loan): t + 1 for loans, t in truth.defaults_seen if t + 1 <= sim.end for loan in loans}
+    first = [(int(loan), t) for loans, t in truth.first_smb if t <= sim.end - horizon for loan in loans]
+    own = chained = 0
+    for loan, t in first:
+        members, chain_npl = [loan], []
+        while members:
+            member = members.pop()
+            chain_npl += [npl[member]] if member in npl else []
+            members += children.get(member, [])
+        own += loan in npl and npl[loan] - t <= horizon
+        chained += bool(chain_npl) and min(chain_npl) - t <= horizon
+    return {"linked_renewals": len(pred), "chains": len({root(loan) for loan in pred}),
+            "defaults_on_renewals": len({root(loan) for loan in pred if loan in npl}),
+            "first_loans_followed": len(first), "horizon_months": horizon,
+            "first_loan_default_rate_own": _ratio(own, len(first)),
+            "first_loan_default_rate_chain": _ratio(chained, len(first)),
+            "note": ("linked: renewals whose replaced loan has a row in the tape (originated after the first "
+                     "month); defaults on renewals: chains whose first non-performing loan is a renewal (the "
+                     "original loan never defaults: defaulted loans are not renewed); first loans: inclusive_smb "
+                     "first loans originated in the window at least the horizon before the tape's last month")}
 
 
 def _ratio(a, b) -> float | None:

@@ -10,9 +10,12 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from pucredit.analyses import first_loans
+from pucredit.analyses import renewals
+from pucredit.analyses import risk
 from pucredit.analyses.metrics import compute_metrics
 from pucredit.config import reference
 from pucredit.config.periods import parse_period
@@ -152,3 +155,37 @@ def test_default_hazard_and_first_loan_multiplier(generated):
     odds = first_loans.default_odds(first_loans.loan_histories(bank, parse_period("2024").end))
     low, high = np.exp(odds.conf_int().loc["is_first_loan"])
     assert low <= truth["default"]["first_loan_hazard_multiplier"] <= high
+
+
+def test_renewal_chains_equal_the_truth(generated):
+    """Same definitions on both sides, so exact: renewals linked by predecessor_loan_id, chains, chains whose
+    default is on a renewal, and the 12-month default rate of inclusive_smb first loans along their chain."""
+    config, truth, tape = generated
+    chains = truth["renewals"]["chains"]
+    bank = tape.bank(config.bank_id)
+    facts = renewals.chain_facts(bank)
+    assert facts == {"linked_renewals": chains["linked_renewals"], "unlinked_renewals": 0,
+                     "chains": chains["chains"], "defaults_on_renewals": chains["defaults_on_renewals"]}
+    assert chains["defaults_on_renewals"] > 0
+    follow = first_loans.follow_up(first_loans.loan_histories(bank, bank.months[-1])).loc["first"]
+    assert follow["loans"] == chains["first_loans_followed"]
+    assert follow["default_rate"] == pytest.approx(chains["first_loan_default_rate_chain"], abs=1e-12)
+    assert "predecessor_not_in_tape" not in tape.findings.by_rule().get("warning", {})
+
+
+def test_renewals_without_the_column_are_unlinked(generated, tmp_path):
+    """The same tape without predecessor_loan_id: every linked renewal becomes an unlinked one, first loans'
+    defaults are their own again, and the migration matrix shows renewed (unlinked) loans, not exits."""
+    config, truth, tape = generated
+    chains = truth["renewals"]["chains"]
+    path = tmp_path / "unlinked.parquet"
+    pq.write_table(pq.read_table(tape.path).drop_columns(["predecessor_loan_id"]), path)
+    with open_tape(path) as plain:
+        bank = plain.bank(config.bank_id)
+        facts = renewals.chain_facts(bank)
+        assert (facts["linked_renewals"], facts["chains"]) == (0, 0)
+        assert facts["unlinked_renewals"] == chains["linked_renewals"]
+        follow = first_loans.follow_up(first_loans.loan_histories(bank, bank.months[-1])).loc["first"]
+        assert follow["default_rate"] == pytest.approx(chains["first_loan_default_rate_own"], abs=1e-12)
+        matrix = risk.migration_matrix(bank, bank.months[-13], bank.months[-1])
+        assert matrix.loc["normal", "renewed_unlinked"] > 0

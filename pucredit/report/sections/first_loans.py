@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from pucredit.analyses import first_loans
+from pucredit.analyses import first_loans, renewals
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yuan_100m
 from pucredit.report.labels import label, value_label
@@ -180,9 +180,11 @@ def follow_up(r: Report) -> Section:
     ax.set_title(label("fl_km_title", lang))
     ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
+    linked = "linked" if renewals.linked(r.bank) else "unlinked"
     return Section(_heading("fl_follow_heading", lang, finding),
                    tables=(Table(label("fl_follow_caption", lang), shown, note=note),), figures=(fig,),
-                   notes=(label("fl_km_note", lang),), extra={"follow_up": follow})
+                   notes=(label("fl_km_note", lang), label(f"fl_renewals_{linked}", lang)),
+                   extra={"follow_up": follow})
 
 
 def cohorts(r: Report) -> Section:

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from pucredit.analyses import risk
+from pucredit.analyses import renewals, risk
 from pucredit.config.paths import PARAMETERS_DIR
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yes_no, yuan_10k
@@ -168,7 +168,8 @@ def branches(r: Report) -> Section:
 def _migration_table(r: Report, matrix: pd.DataFrame) -> pd.DataFrame:
     lang = r.lang
     table = matrix.map(lambda x: pct(x, 1))
-    table.columns = [label("risk_col_exit", lang) if c == "exit" else value_label("risk_class", c, lang) for c in table.columns]
+    table.columns = [label(f"risk_col_{c}", lang) if c in ("exit", "renewed_unlinked") else value_label("risk_class", c, lang)
+                     for c in table.columns]
     table.insert(0, label("risk_col_start_class", lang), [value_label("risk_class", i, lang) for i in matrix.index])
     return table.reset_index(drop=True)
 
@@ -195,7 +196,8 @@ def migrations(r: Report) -> Section:
         if not monthly.empty:
             tables.append(Table(label("risk_migration_caption", lang, start=f"{previous:%Y-%m}", end=dates["end"]),
                                 _migration_table(r, monthly)))
-    return Section(finding, tables=tuple(tables))
+    linked = "linked" if renewals.linked(r.bank) else "unlinked"
+    return Section(finding, tables=tuple(tables), notes=(label(f"risk_renewals_{linked}", lang),))
 
 
 def formation(r: Report) -> Section:
