@@ -61,9 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cap", type=_at_least(0), default=DEFAULT_CAP, help="rows listed per rule (counts are complete)")
 
     p = sub.add_parser("metrics", help="compute the metrics JSON of one bank and period")
-    p.add_argument("--tape", required=True)
+    p.add_argument("bank_yaml", nargs="?", help="a bank file: tape, totals, category and targets from it "
+                                                "(instead of --tape and --bank)")
+    p.add_argument("--tape")
     p.add_argument("--totals")
-    p.add_argument("--bank", required=True, help="bank_id, as text (e.g. 0102)")
+    p.add_argument("--bank", help="bank_id, as text (e.g. 0102)")
     p.add_argument("--period", required=True, help="2024, 2024H1, 2024Q3 or 2024-05")
     p.add_argument("--policy", help="policy year or file (default: the period's year)")
     p.add_argument("--out", help="write the JSON here instead of printing it")
@@ -145,12 +147,24 @@ def cmd_validate(args) -> int:
 def cmd_metrics(args) -> int:
     from pucredit.analyses.metrics import compute_metrics
     from pucredit.config.periods import parse_period
-    from pucredit.config.policy import load_policy
+    from pucredit.config.banks import load_bank
+    from pucredit.config.policy import BankTerms, load_policy
     from pucredit.engine.tape import open_tape
 
+    if bool(args.bank_yaml) == bool(args.tape or args.bank):
+        raise InputError(Problem(file="command line", rule="usage", message="give a bank file, or --tape and --bank",
+                                 accepted="pucredit metrics BANK_YAML --period P, or --tape T --bank B --period P"))
+    if not args.bank_yaml and not (args.tape and args.bank):
+        raise InputError(Problem(file="command line", rule="usage", message="--tape and --bank go together",
+                                 accepted="--tape T --bank B --period P"))
     if args.out:
         _check_output(args.out, "--out", folder=False)
     period = parse_period(args.period)
+    terms = None  # without a bank file: no category, every target assessed as binding (notes say so)
+    if args.bank_yaml:
+        bank = load_bank(args.bank_yaml)
+        args.tape, args.totals, args.bank, args.lpr = bank.tape, bank.totals, bank.bank_id, args.lpr or bank.lpr
+        args.policy, terms = args.policy or bank.policy, BankTerms.of(bank)
     policy = load_policy(args.policy) if args.policy else None
     # statsmodels (for the pass-through fit) takes about a second to import: let it load while
     # DuckDB reads the tape, which releases the interpreter.
@@ -159,7 +173,7 @@ def cmd_metrics(args) -> int:
         for warning in tape.findings.warnings:
             print(warning, file=sys.stderr)
         tape.raise_for_errors()
-        result = compute_metrics(tape, args.bank, period, policy)
+        result = compute_metrics(tape, args.bank, period, policy, terms=terms)
     source = result.provenance.totals_source
     print(f"totals for {args.bank}: " + ("from the totals file" if source == "totals_file"
                                           else "from the tape (no totals file rows for this bank)"), file=sys.stderr)

@@ -26,9 +26,11 @@ def open_demo_tape(bank_id: str):
 def compute_case(tapes: dict, bank_id: str, period: str) -> str:
     """metrics.json of a demo bank and period, as the pipeline writes it (``tapes``: bank_id -> (bank, tape))."""
     from pucredit.analyses.metrics import compute_metrics
+    from pucredit.config.policy import BankTerms
 
     bank, tape = tapes[bank_id]
-    return compute_metrics(tape, bank_id, period, bank.policy, generated_at=GENERATED_AT).to_json()
+    return compute_metrics(tape, bank_id, period, bank.policy, generated_at=GENERATED_AT,
+                           terms=BankTerms.of(bank)).to_json()
 
 
 def main() -> None:

@@ -289,6 +289,7 @@ def demo_root(period: str) -> Path:
 
     from pucredit.config.banks import load_bank
     from pucredit.analyses.metrics import compute_metrics
+    from pucredit.config.policy import BankTerms
     from pucredit.config.paths import BANKS_DIR
     from pucredit.synth import DEMO_BANKS
     from pucredit.engine.tape import open_tape
@@ -298,5 +299,6 @@ def demo_root(period: str) -> Path:
         bank = load_bank(BANKS_DIR / f"{bank_id}.yaml")
         with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
             tape.raise_for_errors()
-            compute_metrics(tape, bank.bank_id, period, bank.policy).write(root / bank_id / period / "metrics.json")
+            compute_metrics(tape, bank.bank_id, period, bank.policy, terms=BankTerms.of(bank)).write(
+                root / bank_id / period / "metrics.json")
     return root

@@ -18,12 +18,12 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pucredit.config.policy import BANK_CATEGORIES as CATEGORIES
 from pucredit.contract.errors import InputError, Problem, brief
 from pucredit.contract.schema import BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN
 
 MAX_BANK_FILE_BYTES = 64 << 10
 MAX_DEPTH = 10  # levels of YAML nesting (a bank file needs two)
-CATEGORIES = ("large", "joint_stock", "policy", "city_commercial", "rural", "foreign", "private")
 TARGET_KEY = re.compile(r"[a-z][a-z0-9_]*_growth_min_pct")
 ACCEPTED = {"bank_id": BANK_ID_ACCEPTED, "category": ", ".join(CATEGORIES),
             "npl_target_ratio": "a fraction between 0 and 1, e.g. 0.025",
@@ -40,7 +40,7 @@ class BankFile(BaseModel):
     policy: str | None = None
     lang: Literal["zh", "en"] = "zh"
     lpr: Path | None = None  # optional extra LPR fixings
-    category: Literal[CATEGORIES] | None = None  # which targets bind the bank (CONTRACT §1.4)
+    category: Literal[CATEGORIES] | None = None  # which targets bind the bank (docs/data-contract.md §8)
     npl_target_ratio: Annotated[float, Field(strict=True, gt=0, lt=1, allow_inf_nan=False)] | None = None
     targets: dict[str, float | Literal["none"]] | None = None  # the local office's, over the policy file's
     path: Path  # the YAML file itself

@@ -198,7 +198,7 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
     failed on valid input."""
     from pucredit.analyses.metrics import compute_metrics, default_policy_year
     from pucredit.config.periods import parse_period
-    from pucredit.config.policy import load_policy
+    from pucredit.config.policy import BankTerms, load_policy
     from pucredit.report.context import check_parameters
     from pucredit.engine.tape import open_tape
 
@@ -223,7 +223,7 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
         shutil.rmtree(context, ignore_errors=True)
         with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
             tape.raise_for_errors()
-            metrics = compute_metrics(tape, bank.bank_id, parsed, policy)
+            metrics = compute_metrics(tape, bank.bank_id, parsed, policy, terms=BankTerms.of(bank))
             tape.save_prepared(bank.bank_id, context)
         metrics.write(context / "metrics.json")
     except InputError as exc:

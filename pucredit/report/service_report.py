@@ -56,26 +56,44 @@ def summary_table(metrics: MetricsDocument, quality_findings: int | None = None,
         return "—" if value is None else (yes if value else no)
 
     total_growth = _fmt(v.total_loans_growth, "fraction")
+
+    def target(segment: str, notice_zh: str, notice_en: str) -> str:
+        """What the segment's target asks of this bank (二(一)): the notice's, its local office's, or nothing."""
+        basis = v.of(segment, "target_basis")
+        if basis == "reference":
+            return "参考，非本行监管目标" if zh else "reference, not a target for this bank"
+        if basis == "local_office":
+            floor = _fmt(v.of(segment, "target_growth"), "fraction")
+            return (f"不低于当地监管局目标 {floor}" if zh else f"not below the local office's {floor}")
+        return notice_zh if zh else notice_en
     rows = [
         ("保量", "Volume", "普惠型小微企业贷款余额", "Inclusive small-micro balance", "100m_cny",
          v.inclusive_smb_balance_cny, "", "—"),
         ("保量", "Volume", "普惠型小微企业贷款较年初增速", "Inclusive small-micro growth (YTD)", "fraction",
-         v.inclusive_smb_growth, ("不低于各项贷款增速 " if zh else "not below all loans, ") + total_growth,
-         met(v.inclusive_smb_target_met)),
+         v.inclusive_smb_growth, target("inclusive_smb", f"不低于各项贷款增速 {total_growth}",
+                                        f"not below all loans, {total_growth}"), met(v.inclusive_smb_target_met)),
         ("保量", "Volume", "普惠型小微企业贷款有余额户数", "Inclusive small-micro borrowers", "count",
          v.inclusive_smb_borrowers, "", "—"),
         ("保量", "Volume", "普惠型涉农贷款余额", "Inclusive agri balance", "100m_cny",
          v.inclusive_agri_balance_cny, "", "—"),
         ("保量", "Volume", "普惠型涉农贷款较年初增速", "Inclusive agri growth (YTD)", "fraction",
-         v.inclusive_agri_growth, ("不低于各项贷款增速 " if zh else "not below all loans, ") + total_growth,
-         met(v.inclusive_agri_target_met)),
+         v.inclusive_agri_growth, target("inclusive_agri", f"不低于各项贷款增速 {total_growth}",
+                                         f"not below all loans, {total_growth}"), met(v.inclusive_agri_target_met)),
         ("保量", "Volume", "普惠型涉农贷款有余额户数", "Inclusive agri borrowers", "count",
          v.inclusive_agri_borrowers, "", "—"),
+        ("保量", "Volume", "涉农贷款较年初增速", "Agri-related loan growth (YTD)", "fraction",
+         v.of("agri_loans", "growth"), target("agri_loans", "余额增长", "balance growing"),
+         met(v.get("agri_loans_balance_growing"))),
         ("保量", "Volume", "重点帮扶县贷款较年初增速", "Key assistance county growth (YTD)", "fraction",
-         v.of("key_county", "growth"), ("不低于本行各项贷款增速 " if zh else "not below the bank's, ") + total_growth,
-         met(v.of("key_county", "target_met"))),
+         v.of("key_county", "growth"), target("key_county", f"不低于本行各项贷款增速 {total_growth}",
+                                              f"not below the bank's, {total_growth}"), met(v.of("key_county", "target_met"))),
         ("保量", "Volume", "脱贫地区贷款较年初增速", "Poverty-area growth (YTD)", "fraction",
-         v.of("poverty_area", "growth"), "余额增长" if zh else "balance growing", met(v.of("poverty_area", "target_met"))),
+         v.of("poverty_area", "growth"), target("poverty_area", "余额增长", "balance growing"),
+         met(v.of("poverty_area", "target_met"))),
+        ("保量", "Volume", "县域存贷比", "County loan-to-deposit ratio", "fraction", v.county_loan_to_deposit_ratio,
+         ("较年初提升（上年末 " if zh else "rising (previous year end ") + _fmt(v.get("county_loan_to_deposit_ratio_base"),
+                                                                          "fraction") + ("）" if zh else ")"),
+         met(v.get("county_loan_to_deposit_ratio_rising"))),
         ("稳价", "Pricing", "新发放普惠型小微企业贷款金额", "New inclusive small-micro loans", "100m_cny",
          p.inclusive_smb_new_amount_cny, "", "—"),
         ("稳价", "Pricing", "新发放普惠型小微企业贷款加权平均利率", "Their weighted average rate", "pct",
@@ -86,8 +104,8 @@ def summary_table(metrics: MetricsDocument, quality_findings: int | None = None,
         ("稳价", "Pricing", "LPR长期传导系数", "Long-run LPR pass-through", "",
          None if p.passthrough.long_run is None else round(p.passthrough.long_run, 2), "", "—"),
         ("优结构", "Structure", "首贷户数", "First-loan borrowers", "count", f.first_loan_borrowers,
-         ("上年同期 " if zh else "a year earlier: ") + _fmt(f.first_loan_borrowers_last_year, "count"),
-         "—" if f.first_loan_growth is None else met(f.first_loan_growth >= 0)),
+         ("上年同期 " if zh else "a year earlier: ") + _fmt(f.first_loan_borrowers_last_year, "count")
+         + ("（参考：2024年通知未设首贷户目标）" if zh else " (reference: the 2024 notice sets no first-loan target)"), "—"),
         ("优结构", "Structure", "首贷户占比", "First-loan share of borrowers", "fraction", f.first_loan_share, "", "—"),
         ("优结构", "Structure", "新发放信用贷款占比", "Credit loans in new lending", "fraction", f.new_credit_share, "", "—"),
         ("优结构", "Structure", "新发放续贷占比", "Renewals in new lending", "fraction", f.new_renewal_share, "", "—"),
@@ -101,8 +119,11 @@ def summary_table(metrics: MetricsDocument, quality_findings: int | None = None,
          met(k.inclusive_smb_within_tolerance)),
         ("风险", "Risk", "普惠型涉农贷款不良率", "Inclusive agri NPL ratio", "fraction", k.inclusive_agri_npl_ratio,
          "—" if k.inclusive_agri_npl_ratio is None else
-         ("不高于各项贷款不良率 " if zh else "at most all loans' ") + _fmt(k.total_npl_ratio, "fraction")
-         + f" + {k.inclusive_agri_tolerance_pp}" + (" 个百分点" if zh else " pp"),
+         (("未评价：银行文件未给出不良率年度目标" if zh else "not assessed: the bank file gives no NPL target")
+          if k.get("inclusive_agri_npl_limit_ratio") is None else
+          ("不高于不良率年度目标加 " if zh else "at most the NPL target plus ") + f"{k.inclusive_agri_tolerance_pp:g}"
+          + (" 个百分点（" if zh else " pp (") + _fmt(k.get("inclusive_agri_npl_limit_ratio"), "fraction")
+          + ("）" if zh else ")")),
          met(k.inclusive_agri_within_tolerance)),
         ("披露", "Disclosure", "普惠金融服务网点", "Inclusive finance outlets", "", "由本行填写" if zh else "filled in by the bank",
          "不在贷款明细中（通知六（十四））" if zh else "not in the loan tape (notice 六(十四))", "—"),
