@@ -1,4 +1,4 @@
--- The deterministic metrics of CONTRACT §3 hand-written as plain DuckDB SQL over the Parquet tape:
+-- The deterministic metrics of docs/data-contract.md §17 hand-written as plain DuckDB SQL over the Parquet tape:
 -- the reference that benchmarks/metrics_scale.py times `pucredit metrics` against.
 -- Parameters (filled in by the script): {tape}, {bank}, {start}, {end}, {base}.
 -- It also does the same data checks (row rules, duplicate keys, first-loan history) so the two runs do

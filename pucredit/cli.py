@@ -1,4 +1,4 @@
-"""The ``pucredit`` command (CONTRACT §2). Exit status: 0 done, 1 an analysis failed, 2 bad input or usage.
+"""The ``pucredit`` command (README "Commands"; exit codes: docs/data-contract.md §12). Exit status: 0 done, 1 an analysis failed, 2 bad input or usage.
 
 Errors a user can cause are printed as ``file:row:column: problem (value); accepted: ...``;
 a traceback is a bug.

@@ -19,6 +19,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from pucredit.analyses.document import read_metrics
+from pucredit.config.paths import write_text_atomic
+from pucredit.contract.csv_export import csv_text
 from pucredit.contract.errors import InputError, Problem, check_model
 from pucredit.config.paths import NOTEBOOKS_DIR
 
@@ -104,10 +106,10 @@ def export(frame: pd.DataFrame, key: pd.DataFrame | None, folder: str | Path) ->
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "peers.csv"]
-    frame.to_csv(written[0], encoding="utf-8-sig")
+    write_text_atomic(written[0], csv_text(frame, index=True), encoding="utf-8-sig")
     if key is not None:
         written.append(folder / KEY_FILE)
-        key.to_csv(written[1], index=False, encoding="utf-8-sig")
+        write_text_atomic(written[1], csv_text(key), encoding="utf-8-sig")
     return written
 
 

@@ -2,7 +2,7 @@
 
 New loans are the period's originations (each loan's first snapshot row); the
 applicable LPR is the latest fixing on or before the origination date, by the
-loan's pricing base; ``fixed`` loans are left out of spreads (CONTRACT §3).
+loan's pricing base; ``fixed`` loans are left out of spreads (docs/data-contract.md §17).
 Pass-through is the error-correction model of :mod:`pucredit.estimators.passthrough`.
 """
 from __future__ import annotations
@@ -201,7 +201,7 @@ def lpr_event_view(series: pd.DataFrame, lpr: pd.DataFrame, months: int = 3) -> 
 
 
 def all_in(loans: pd.DataFrame) -> pd.DataFrame:
-    """Each new loan's all-in rate (nominal, as the contract rate: 12 × the monthly IRR, CONTRACT §3), the same
+    """Each new loan's all-in rate (nominal, as the contract rate: 12 × the monthly IRR, docs/data-contract.md §17), the same
     in effective annual terms, and the gap (pp) over the contract rate that the fees add — the borrower's real
     financing cost (实际承担的融资成本), 二(二)."""
     out = loans.copy()

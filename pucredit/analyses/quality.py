@@ -1,7 +1,7 @@
 """Data-quality review of one bank's tape (notice 五(十一): internal sampling and audit; quarterly re-checks).
 
 - :func:`rule_counts`: every check by branch and month, with all the rows of that branch and month, so that
-  the share of rows affected is exact. Checks are the contract's row rules (CONTRACT §2) and plausibility checks beyond the
+  the share of rows affected is exact. Checks are the contract's row rules (docs/data-contract.md §10) and plausibility checks beyond the
   contract whose thresholds live in the policy file's ``quality`` section.
 - :func:`threshold_bunching`, :func:`branch_breaks`, :func:`first_loan_flags_by_branch`: checks of whole series
   (credit lines at or just under a segment's limit, sudden breaks in a branch's balance, branches whose first-loan
@@ -28,6 +28,7 @@ from pucredit.config.periods import Period
 from pucredit.engine.segments import rule_sql
 from pucredit.contract.read import pseudonym_sql
 from pucredit.config.reference import lpr_coverage_end
+from pucredit.contract.csv_export import csv_text
 from pucredit.engine.sql import IN_PERIOD, period_params, sql_quote
 from pucredit.engine.tape import Bank, Tape
 from pucredit.contract.validate import FIRST_LOAN_NOT_FIRST, ORIGINATION_FACTS, tape_row_rules
@@ -420,7 +421,7 @@ def write_audit_sample(sample: pd.DataFrame, path: str | Path) -> Path:
     file is never replaced (auditors may have filled it in): the same sample again is left as it is, a
     different one goes beside it as ``<name>-2.csv``, ``<name>-3.csv``…"""
     path = Path(path)
-    text = sample.to_csv(index=False)
+    text = csv_text(sample)
     candidate, n = path, 1
     while candidate.exists():
         if candidate.read_text(encoding="utf-8-sig") == text:

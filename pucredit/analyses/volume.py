@@ -25,7 +25,7 @@ def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.Da
     Columns ``tape_total_cny``, ``tape_npl_cny``, ``<segment>_balance_cny``, ``<segment>_npl_cny``,
     ``<segment>_borrowers``; plus, from the totals file when given, ``totals_loans_cny``,
     ``totals_npl_cny``, ``county_loans_cny``, ``county_deposits_cny``; and ``total_loans_cny``,
-    ``total_npl_cny`` from the source that applies (CONTRACT §3: totals file, else the tape).
+    ``total_npl_cny`` from the source that applies (docs/data-contract.md §17: totals file, else the tape).
     """
     parts = [f"{sum_cny('balance_cny')} AS tape_total_cny", f"{sum_cny('balance_cny', 'is_npl')} AS tape_npl_cny",
              "count(DISTINCT borrower_id) FILTER (WHERE balance_cny > 0) AS all_borrowers"]
@@ -57,7 +57,7 @@ def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.Da
 
 
 def totals_source(bank: Bank) -> str:
-    """Which source the bank's total loans and total NPL come from (CONTRACT §1.2)."""
+    """Which source the bank's total loans and total NPL come from (docs/data-contract.md §7)."""
     return "totals_file" if bank.has_totals else "tape"
 
 

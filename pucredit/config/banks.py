@@ -1,4 +1,4 @@
-"""Bank files (parameters/banks/*.yaml, CONTRACT §2): where a bank's tape and totals are.
+"""Bank files (parameters/banks/*.yaml, docs/data-contract.md §14): where a bank's tape and totals are.
 
 Relative paths are relative to the file. Unknown keys, a missing tape, or a
 value of the wrong type is an error naming the file and the key. Codes such

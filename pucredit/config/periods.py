@@ -1,4 +1,4 @@
-"""Reporting periods (CONTRACT §1.5): 2024, 2024H1, 2024Q3, 2024-05.
+"""Reporting periods (docs/data-contract.md §9): 2024, 2024H1, 2024Q3, 2024-05.
 
 A period runs from its first to its last day; stocks are read at its last
 month end; growth is year to date, against the previous year end.
@@ -52,7 +52,7 @@ def parse_period(text: str) -> Period:
         if not match:
             continue
         year = int(match.group(1))
-        if not YEAR_MIN <= year <= YEAR_MAX:  # the tape's date range (CONTRACT §3); pandas ends at 2262
+        if not YEAR_MIN <= year <= YEAR_MAX:  # the tape's date range (docs/data-contract.md §17); pandas ends at 2262
             break
         if kind == "year":
             start, months = pd.Timestamp(year, 1, 1), 12

@@ -1,4 +1,4 @@
-"""Reference data shipped in data/reference (CONTRACT §1.3): the LPR history and
+"""Reference data shipped in data/reference (docs/data-contract.md §15): the LPR history and
 the published national aggregates.
 
 The LPR is the price the 2024 notice tells banks to set inclusive loans against
@@ -32,7 +32,7 @@ LPR_TENORS = {"1y": "lpr_1y_pct", "5y": "lpr_5y_pct"}
 
 LPR_DESCR = """
 LPR (贷款市场报价利率) history since the 2019-08-20 reform, data/reference/lpr.csv
-(CONTRACT §1.3; notice clause 二(二) prices inclusive loans against the LPR).
+(docs/data-contract.md §15; notice clause 二(二) prices inclusive loans against the LPR).
 
 One row per fixing at which the 1-year or the 5-year-plus rate changed, plus
 fixings documented as leaving both unchanged; the latest row decides how far
@@ -51,7 +51,7 @@ note         what the source says, derived dates, caveats
 """
 
 NATIONAL_DESCR = """
-Published national aggregates, data/reference/national.csv (CONTRACT §1.3),
+Published national aggregates, data/reference/national.csv (docs/data-contract.md §15),
 long form: one published value per row.
 
 series      one of NATIONAL_SERIES
@@ -103,7 +103,7 @@ _EXTEND_HELP = (
 
 
 def load_lpr(extra: str | Path | None = None) -> pd.DataFrame:
-    """The LPR history, one row per fixing date, sorted (CONTRACT §1.3; notice 二(二)).
+    """The LPR history, one row per fixing date, sorted (docs/data-contract.md §15; notice 二(二)).
 
     ``extra`` is a user CSV (UTF-8, with or without BOM) with the columns
     fixing_date, lpr_1y_pct, lpr_5y_pct (kind, status, source, note optional)
@@ -231,7 +231,7 @@ def _check_conflicts(table: pd.DataFrame, user: pd.DataFrame, file: str, problem
 def lpr_coverage_end(lpr: pd.DataFrame) -> pd.Timestamp:
     """Last day of the month of the latest known fixing: the last date the table covers.
 
-    CONTRACT §1.3: a loan originated after the month of the latest known fixing
+    docs/data-contract.md §15: a loan originated after the month of the latest known fixing
     is an error, never a silent carry-forward.
     """
     return (lpr["fixing_date"].max() + pd.offsets.MonthEnd(0)).normalize()
@@ -243,7 +243,7 @@ def applicable_lpr(dates, lpr: pd.DataFrame, tenor: str = "1y") -> np.ndarray:
     ``dates`` is array-like (Series, Index, list, array). NaN for dates before
     the first fixing (2019-08-20) and for missing dates. A date after
     lpr_coverage_end raises InputError saying how to extend the table
-    (CONTRACT §1.3; notice 二(二)).
+    (docs/data-contract.md §15; notice 二(二)).
     """
     column = _tenor_column(tenor)
     when = pd.to_datetime(pd.Series(dates)).dt.normalize().to_numpy("datetime64[ns]")
@@ -309,7 +309,7 @@ def _tenor_column(tenor: str) -> str:
 
 
 def load_national(series: str | None = None) -> pd.DataFrame:
-    """Published national aggregates in long form (CONTRACT §1.3), see NATIONAL_DESCR.
+    """Published national aggregates in long form (docs/data-contract.md §15), see NATIONAL_DESCR.
 
     ``series`` selects one of NATIONAL_SERIES; None returns all. PBoC and NFRA
     bases are separate series: never compute one growth rate across them.

@@ -1,4 +1,4 @@
-"""Cells of every CSV the package exports (CONTRACT §2, end; the OWASP CSV-injection rule).
+"""Cells of every CSV the package exports (docs/data-contract.md §17; the OWASP CSV-injection rule).
 
 A text cell that would start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
 prefixed with ``'``, so that a spreadsheet shows it as text instead of running it as a formula

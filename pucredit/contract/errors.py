@@ -2,7 +2,7 @@
 
 Every problem names the file, and where it applies the row (1-based as in a
 spreadsheet, header = row 1), the column and the offending value, and says what
-would be accepted (CONTRACT §2). The command line prints them and exits 2.
+would be accepted (docs/data-contract.md §11). The command line prints them and exits 2.
 """
 from __future__ import annotations
 

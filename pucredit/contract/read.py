@@ -1,4 +1,4 @@
-"""Read a loan tape or a totals file into DuckDB (CONTRACT §1.1, §1.2).
+"""Read a loan tape or a totals file into DuckDB (docs/data-contract.md §4, §1.2).
 
 Any accepted format (CSV in UTF-8, UTF-8 with BOM or GBK/GB18030; Parquet;
 Excel) becomes a *raw* DuckDB view with canonical column names and a ``_row``
@@ -189,7 +189,7 @@ REJECTED_LINES = {  # DuckDB's error type of a rejected line -> what the problem
 def _csv_to_parquet(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path,
                     view: str) -> tuple[Path, list[Problem], str, list[str] | None]:
     """Read a CSV as text columns into Parquet; lines DuckDB rejected become problems naming the line
-    and its field count, never its content (CONTRACT §2: no raw input line in a message). Returns the
+    and its field count, never its content (docs/data-contract.md §13: no raw input line in a message). Returns the
     copy, those problems, the encoding and the header's fields as written."""
     encoding = detect_encoding(path)
     readable = path if encoding == "utf-8" else _transcode_to_utf8(path, encoding, workdir / f"{view}.utf8.csv")
@@ -345,7 +345,7 @@ def _parquet_header(path: Path) -> tuple[list[str] | None, dict[str, str]]:
 
 def wall_clock_sql(raw: str, zone: str) -> str:
     """A zoned timestamp as the wall-clock time in its own zone, so that a Shanghai midnight is that
-    calendar day whatever the host's zone (CONTRACT §3: timestamps with a zone)."""
+    calendar day whatever the host's zone (docs/data-contract.md §17: timestamps with a zone)."""
     offset = re.fullmatch(r"([+-])(\d{2}):(\d{2})", zone)
     if offset:
         sign, hours, minutes = offset.groups()
@@ -487,7 +487,7 @@ def normalised_sql(col: Column, raw: str, raw_type: str, spellings: list[str] | 
     Typed Parquet columns pass through with a cast; text is parsed. For enum and yes/no text
     columns with few distinct values (``spellings``), the mapping is decided once per spelling;
     text known to hold no blank or space-padded value (``trimmed``) is used as it is. A number in
-    text follows NUMBER_PATTERN (CONTRACT §3 numbers); a date outside YEAR_MIN..YEAR_MAX, or a whole
+    text follows NUMBER_PATTERN (docs/data-contract.md §17 numbers); a date outside YEAR_MIN..YEAR_MAX, or a whole
     number beyond BIGINT, is NULL (unreadable), never an error of DuckDB's.
     """
     upper = raw_type.upper()

@@ -1,4 +1,4 @@
-"""The input contract (CONTRACT §1.1, §1.2): columns, Chinese aliases, types, enums.
+"""The input contract (docs/data-contract.md §4, §1.2): columns, Chinese aliases, types, enums.
 
 This module is the one place that knows the columns; reading, validation,
 the generator and the documentation all draw on it.
@@ -103,7 +103,7 @@ TOTALS_COLUMNS: tuple[Column, ...] = (
     Column("county_deposits_cny", "县域存款余额", "number", required=False, meaning="deposits in counties, yuan"),
 )
 
-# A bank_id names folders under the report root (CONTRACT §2): letters, digits, '-' and '_', at most
+# A bank_id names folders under the report root (docs/data-contract.md §14): letters, digits, '-' and '_', at most
 # 64 characters, not starting with '_' or '.' (the report root's own folders start with '_').
 BANK_ID_PATTERN = "[A-Za-z0-9-][A-Za-z0-9_-]*"  # no braces: rule conditions go through str.format
 BANK_ID_MAX_LENGTH = 64
@@ -112,13 +112,13 @@ BANK_ID_ACCEPTED = "letters A-Z/a-z, digits, '-' and '_', at most 64 characters,
 # Dates outside these years are misreads (a year 0000, a 9999-12-31 "open end"), not loans.
 YEAR_MIN, YEAR_MAX = 1900, 2200
 
-# Largest plausible magnitudes (CONTRACT §2 validate, rule out_of_range): all Chinese banks' loans
+# Largest plausible magnitudes (docs/data-contract.md §10, rule out_of_range): all Chinese banks' loans
 # together are about 2.5e14 yuan; beyond these a value is a misread, and sums of it overflow.
 MAX_CNY = 1e15
 MAX_RATE_PCT = 1000.0
 MAX_DAYS_PAST_DUE = 36525  # 100 years
 
-# A number as text (CONTRACT §3 numbers): a thousands separator only between groups of three digits,
+# A number as text (docs/data-contract.md §17 numbers): a thousands separator only between groups of three digits,
 # so 4,35 or 6955,09 (decimal commas) and 1_000 are errors, not 435, 695509 and 1000.
 THOUSANDS_SEPARATORS = (",", "，", " ", "\u00a0", "\u202f")
 _GROUPED = "|".join(f"[0-9]{{1,3}}(?:{sep}[0-9]{{3}})+" for sep in THOUSANDS_SEPARATORS)
@@ -141,7 +141,7 @@ _FULL_WIDTH_ALNUM = re.compile("[０-９Ａ-Ｚａ-ｚ]")
 
 def normalise_value(text: str) -> str | None:
     """Match key for an enum or yes/no value: as for a header, but a value with full-width digits or
-    letters (``Ｙ``, ``１``) matches nothing (CONTRACT §1.1: values use half-width ones)."""
+    letters (``Ｙ``, ``１``) matches nothing (docs/data-contract.md §4: values use half-width ones)."""
     return None if _FULL_WIDTH_ALNUM.search(str(text)) else normalise_header(text)
 
 

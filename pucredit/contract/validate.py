@@ -1,4 +1,4 @@
-"""Check a tape and a totals file against the contract in one pass (CONTRACT §1, §2; notice 五(十一)).
+"""Check a tape and a totals file against the contract in one pass (docs/data-contract.md §10; notice 五(十一)).
 
 Each rule is one SQL condition over the raw and normalised values of a row;
 all rules run in a single scan and report exact counts plus the first rows
@@ -85,7 +85,7 @@ FUTURE_GRACE_DAYS = 1  # the bank's calendar day may be ahead of the host's (Bei
 
 def input_safety_rules(columns: tuple[Column, ...], source: Source) -> list[RowRule]:
     """Values that parse but cannot be right, in tapes and totals (issue 13): a bank_id that cannot
-    name a folder (CONTRACT §2 bank files), a snapshot date in the future, magnitudes beyond
+    name a folder (docs/data-contract.md §14), a snapshot date in the future, magnitudes beyond
     ``value_limit`` (they overflow sums), and codes that lost digits: stored as floating-point numbers too
     large to be exact, or written in scientific notation (6.22202E+18, as Excel shows a long number)."""
     future = dt.date.today() + dt.timedelta(days=FUTURE_GRACE_DAYS)
@@ -117,7 +117,7 @@ def input_safety_rules(columns: tuple[Column, ...], source: Source) -> list[RowR
 
 
 def tape_row_rules(source: Source, coverage_end: pd.Timestamp | None) -> list[RowRule]:
-    """The contract's row rules for a loan tape (CONTRACT §1.1, §2 validate)."""
+    """The contract's row rules for a loan tape (docs/data-contract.md §4, §2 validate)."""
     present = source.columns
     rules = _parse_rules(TAPE_COLUMNS, source) + input_safety_rules(TAPE_COLUMNS, source)
     rules += [
@@ -276,7 +276,7 @@ def _duplicates(con, source: Source, view: str, findings: Findings, cap: int, ke
     findings.add_count("error", "duplicate_key", int(total))
 
 
-# Operating loans flagged 首贷 whose borrower already had an earlier operating loan in the tape (CONTRACT §2: a
+# Operating loans flagged 首贷 whose borrower already had an earlier operating loan in the tape (docs/data-contract.md §10.3: a
 # warning, the metrics count the flags as given). A 首贷户 flag is about business credit, so consumer and housing
 # loans (is_business false) neither carry nor contradict it. Over ``loan_facts``; the quality report counts it too.
 FIRST_LOAN_NOT_FIRST = """
@@ -378,7 +378,7 @@ def _file_findings(source: Source) -> Findings:
 
 def check_tape_rows(con, source: Source, coverage_end: pd.Timestamp | None,
                     cap: int = DEFAULT_CAP) -> tuple[Findings, list]:
-    """Every row rule in one scan of the raw tape (CONTRACT §2 validate); also returns the
+    """Every row rule in one scan of the raw tape (docs/data-contract.md §10); also returns the
     rate shape that :func:`check_tape_consistency` needs, from the same scan."""
     findings = _file_findings(source)
     extra = RATE_SHAPE if "rate_pct" in source.columns else ()

@@ -4,7 +4,7 @@
 pseudonymises borrower ids, runs every validation rule in one pass, and
 leaves a DuckDB view ``tape`` with the contract's columns and types.
 ``Tape.bank`` then classifies one bank's rows by the policy year's segment
-rules (notice 二(一); CONTRACT §1.4) and builds its originations (flows).
+rules (notice 二(一); docs/data-contract.md §8) and builds its originations (flows).
 """
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ class Tape:
 
 def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | Path | None = None,
               key: str | None = None, sheet: str | None = None, cap: int = DEFAULT_CAP) -> Tape:
-    """Read, pseudonymise and validate a tape; problems are in ``tape.findings`` (CONTRACT §2 validate).
+    """Read, pseudonymise and validate a tape; problems are in ``tape.findings`` (docs/data-contract.md §10).
 
     Raises InputError at once when a file cannot be read at all (missing, not text, empty,
     missing required columns). ``lpr`` is an optional CSV of extra LPR fixings; ``key`` the
@@ -203,7 +203,7 @@ def _materialise(con: duckdb.DuckDBPyConnection, view: str, target: Path) -> Non
 class Bank:
     """One bank's loans, classified by a policy year (views ``loans``/``originations`` named per bank).
 
-    Stock rows are classified on their own values (CONTRACT §1.5); originations are each loan's
+    Stock rows are classified on their own values (docs/data-contract.md §9); originations are each loan's
     first snapshot row, for loans originated from the tape's first month on, with the
     applicable LPR (latest fixing on or before the origination date, by pricing_base).
     """

@@ -1,7 +1,7 @@
 """The borrower's all-in cost (实际承担的融资成本, notice 二(二)): the IRR of a loan's dated cash flows.
 
 Annualised as the PBoC's 年化利率 rule does for a loan repaid monthly: the monthly IRR times 12
-(CONTRACT §3 all-in rate). Periods run from one payment date to the next at actual days, measured
+(docs/data-contract.md §17 all-in rate). Periods run from one payment date to the next at actual days, measured
 in months of 365/12 days; a period of τ months earns i·τ at the monthly rate i, both in the
 schedule (interest on the balance at rate/12 per month, so rate × days / 365) and in the discount
 factor, so a loan without fees has an all-in rate equal to its contract rate for any dates.

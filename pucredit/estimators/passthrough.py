@@ -1,5 +1,5 @@
 """LPR pass-through (notice 二(二) 根据LPR合理确定利率水平): an error-correction model of the monthly new-loan rate
-on the applicable 1Y LPR (CONTRACT §3 pass-through), fitted with statsmodels' UECM on a monthly series.
+on the applicable 1Y LPR (docs/data-contract.md §17 pass-through), fitted with statsmodels' UECM on a monthly series.
 
 The lags are chosen by the Bayesian information criterion (statsmodels' ``ardl_select_order``) among ARDL
 orders from 1 (the error-correction form needs a lag of each) to ``max_lags`` (2 below 36 months, 3 from
@@ -21,7 +21,7 @@ LAG_CRITERION = "bic"
 
 @dataclass(frozen=True)
 class PassThrough:
-    """ECM estimates (CONTRACT §3): r = α + θ·LPR in the long run; Δr responds to ΔLPR and to last month's gap.
+    """ECM estimates (docs/data-contract.md §17): r = α + θ·LPR in the long run; Δr responds to ΔLPR and to last month's gap.
     ``lags_rate`` and ``lags_lpr`` are the ARDL orders of the rate and the LPR chosen by ``lag_criterion``."""
 
     long_run: float | None

@@ -1,4 +1,4 @@
-"""``pucredit batch``: many banks in parallel worker processes (CONTRACT §2), scheduled notebook by notebook.
+"""``pucredit batch``: many banks in parallel worker processes (README "Reports for many banks"), scheduled notebook by notebook.
 
 One bank's failure never stops the others. ``ROOT/manifest.json`` records for
 each bank what ran, how it ended (failing notebook, cell and error), how long

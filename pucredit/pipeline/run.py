@@ -1,4 +1,4 @@
-"""``pucredit run``: execute every report notebook for one bank and period (CONTRACT §2, §3).
+"""``pucredit run``: execute every report notebook for one bank and period (README "Commands"; the report folder: docs/data-contract.md §17).
 
 The report folder ``ROOT/<bank_id>/<period>/`` gets each executed notebook,
 an HTML copy without code cells (figures embedded, readable offline) and

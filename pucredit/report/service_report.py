@@ -15,6 +15,7 @@ from pucredit.analyses.document import MetricsDocument
 from pucredit.report.labels import label
 from pucredit.config.paths import write_text_atomic
 from pucredit.config.periods import Period
+from pucredit.contract.csv_export import csv_text
 from pucredit.report.context import pct, pp, yuan_100m
 
 
@@ -150,4 +151,4 @@ def export_summary(summary: pd.DataFrame, folder: str | Path, bank_id: str, peri
     """Write the summary table as CSV (UTF-8 with BOM for Excel) into ``folder``, replacing an earlier copy
     of the same bank and period (the table is recomputed from the data, nobody edits it)."""
     path = Path(folder) / f"service_report_summary_{bank_id}_{period.label}.csv"
-    return write_text_atomic(path, summary.to_csv(index=False), encoding="utf-8-sig")
+    return write_text_atomic(path, csv_text(summary), encoding="utf-8-sig")

@@ -91,7 +91,7 @@ def truth_record(cfg: BankConfig, policy: Policy, sim: Simulation, stocks: dict,
             "new_borrowers_by_year": first_by_year,
             "inclusive_smb_metric_by_year": smb_metric,
             "note": ("new borrowers: arrivals in the window, by the segment of their first loan here; "
-                     "inclusive_smb_metric_by_year follows CONTRACT §3 (all borrowers with an inclusive_smb "
+                     "inclusive_smb_metric_by_year follows docs/data-contract.md §17 (all borrowers with an inclusive_smb "
                      "origination in the year)"),
         },
         "default": {"first_loan_hazard_multiplier": cfg.first_loan_hazard_multiplier,

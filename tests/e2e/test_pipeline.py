@@ -1,4 +1,4 @@
-"""The report pipeline (CONTRACT §2 run/batch, §3 report folder): parameters, run_bank, HTML, failures, batch.
+"""The report pipeline (README "Commands"; the report folder: docs/data-contract.md §17): parameters, run_bank, HTML, failures, batch.
 
 Real notebooks are slow (a kernel start is 2-4 s, a report notebook about 10 s per bank), so
 one real run of one demo bank (``good_report``, module scope) serves every test that reads a

@@ -2,7 +2,7 @@
 
 Each case writes one input into a folder and says what validation must report: the rule and, where
 it applies, the row (header = row 1) and the column. Every tape carries the borrower id SECRET, which
-no message may print (CONTRACT §2). ``python -m tests.hostile.corpus DIR`` writes the whole corpus
+no message may print (docs/data-contract.md §13). ``python -m tests.hostile.corpus DIR`` writes the whole corpus
 into DIR, to try the commands by hand.
 """
 from __future__ import annotations

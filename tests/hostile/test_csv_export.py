@@ -1,4 +1,4 @@
-"""The CSV-export rule (CONTRACT §2, end): a text cell that a spreadsheet would run as a formula gets a
+"""The CSV-export rule (docs/data-contract.md §17): a text cell that a spreadsheet would run as a formula gets a
 leading ', and numbers stay numbers."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The all-in rate (CONTRACT §3, notice 二(二)): 12 × the monthly IRR at actual-day periods, written out by hand."""
+"""The all-in rate (docs/data-contract.md §17, notice 二(二)): 12 × the monthly IRR at actual-day periods, written out by hand."""
 from __future__ import annotations
 
 import datetime as dt

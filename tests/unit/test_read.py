@@ -1,4 +1,4 @@
-"""Every accepted format, encoding, header alias and spelling reads to the same tape (CONTRACT §1.1)."""
+"""Every accepted format, encoding, header alias and spelling reads to the same tape (docs/data-contract.md §4)."""
 from __future__ import annotations
 
 import pandas as pd

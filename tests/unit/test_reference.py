@@ -1,4 +1,4 @@
-"""Reference data (CONTRACT §1.3): the shipped LPR table and national aggregates.
+"""Reference data (docs/data-contract.md §15): the shipped LPR table and national aggregates.
 
 Expected values are copied by hand from the domain notes (§3 LPR history,
 §4 published aggregates), not from the CSV files under test.

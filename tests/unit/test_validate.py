@@ -1,4 +1,4 @@
-"""One test per bad-input case: exit code 2 and the problem names the row and column (CONTRACT §2)."""
+"""One test per bad-input case: exit code 2 and the problem names the row and column (docs/data-contract.md §10-§12)."""
 from __future__ import annotations
 
 import json
