@@ -13,8 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from pucredit.contract.errors import AnalysisError, Findings, InputError, Problem
-from pucredit.contract.validate import DEFAULT_CAP
+from pucredit.contract.errors import DEFAULT_CAP, AnalysisError, Findings, InputError, Problem
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -25,6 +25,9 @@ def brief(value) -> str:
     return value if isinstance(value, str) else _REPR.repr(value)
 
 
+DEFAULT_CAP = 20  # problems listed per rule; counts are always complete
+
+
 @dataclass(frozen=True)
 class Problem:
     """One finding: ``file:row:column: message (value); accepted: ...``; the value is shortened."""

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from pucredit.contract.errors import Findings, Problem
+from pucredit.contract.errors import DEFAULT_CAP, Findings, Problem
 from pucredit.contract.read import BIGINT_TYPES, EXACT_BELOW, Source, is_text_type, normalised_sql, spelling_map
 from pucredit.engine.sql import sql_quote
 from pucredit.contract.schema import (BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN, TAPE_COLUMNS, TOTALS_COLUMNS, Column,
                                       accepted_text, value_limit)
 
-DEFAULT_CAP = 20  # rows listed per rule; counts are always complete
 
 
 @dataclass(frozen=True)
