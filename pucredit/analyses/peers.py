@@ -250,7 +250,7 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     is never replaced."""
     from pucredit.config.periods import parse_period
     from pucredit.pipeline.folders import remove_abandoned, replace_folder, working_folder
-    from pucredit.pipeline.run import execute_notebook, export_html
+    from pucredit.pipeline.run import execute_notebook, export_html, report_title
 
     period = parse_period(period).label
     root = Path(root).resolve()
@@ -270,7 +270,7 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
         execute_notebook(PEERS_NOTEBOOK, executed, {
             "root": str(root), "period": period, "anonymise": anonymous, "lang": lang, "export_dir": str(staging),
             "key_file": str(key) if anonymous and key.is_file() else ""}, timeout)
-        export_html(executed, executed.with_suffix(".html"))
+        export_html(executed, executed.with_suffix(".html"), report_title(executed, "", period).lstrip(" ·"))
         if anonymous:  # the key leaves the folder that is circulated (it holds the earlier entries too)
             (staging / KEY_FILE).replace(key)
         replace_folder(staging, target)

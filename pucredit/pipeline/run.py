@@ -131,8 +131,12 @@ def _any_cell_ran(notebook: Path) -> bool:
                for c in cells if c.cell_type == "code")
 
 
-def export_html(notebook: Path, target: Path) -> None:
-    """HTML without code cells or prompts, figures embedded as data, no script from the internet."""
+def export_html(notebook: Path, target: Path, title: str) -> None:
+    """HTML without code cells or prompts, figures embedded as data, no script from the internet; the page
+    is titled ``title`` (bank, report and period) and every figure has alt text."""
+    import html as html_escape
+    import re
+
     import nbformat
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -145,8 +149,23 @@ def export_html(notebook: Path, target: Path) -> None:
     config.TagRemovePreprocessor.remove_cell_tags = {REMOVE_FROM_HTML_TAG, "parameters", "injected-parameters"}
     exporter = HTMLExporter(config=config, template_name="lab")
     exporter.mathjax_url = ""
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(nb)
+    figures = iter(range(1, 10_000))
+    body = re.sub(r'<img(?![^>]*\balt="[^"]+[^"]*")( alt="[^"]*")?', lambda m: f'<img alt="{html_escape.escape(title)}: '
+                  f'{next(figures)}"', body)
     target.write_text(_offline(body), encoding="utf-8")
+
+
+def report_title(executed: Path, who: str, period: str) -> str:
+    """The page title of a report: who (bank name and id), the notebook's own heading, the period."""
+    import nbformat
+
+    cells = nbformat.read(executed, as_version=4).cells
+    heading = next((c.source.strip().splitlines()[0].lstrip("# ").strip() for c in cells
+                    if c.cell_type == "markdown" and c.source.strip().startswith("#")), executed.stem)
+    return f"{who} · {heading} · {period}"
 
 
 def _offline(html: str) -> str:
@@ -179,6 +198,7 @@ class PreparedBank:
     failures: Path
     audits: Path
     context: Path  # the validated tape and metrics the notebooks read (report.context.setup)
+    who: str  # the bank's name and id, for page titles
     started: float  # time.time(): comparable across the batch's processes
 
 
@@ -242,6 +262,7 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
     return PreparedBank(result=result, parameters=parameters, staging=staging, target=target,
                         failures=inside(out_root, out_root / FAILURES / bank.bank_id / parsed.label),
                         audits=inside(out_root, out_root / AUDITS / bank.bank_id / parsed.label), context=context,
+                        who=f"{bank.name}（{bank.bank_id}）" if bank.lang == "zh" else f"{bank.name} ({bank.bank_id})",
                         started=started)
 
 
@@ -259,7 +280,11 @@ def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | Non
         execute_notebook(source, executed, {**prepared.parameters, **exports}, timeout)
     except Exception as exc:
         return NotebookOutcome(executed.name, *_failure_details(exc))
-    export_html(executed, executed.with_suffix(".html"))
+    try:
+        export_html(executed, executed.with_suffix(".html"),
+                    report_title(executed, prepared.who, prepared.result.period))
+    except OSError as exc:  # a full disk or a read-only root: the bank fails, with the cause, nothing half-done
+        return NotebookOutcome(executed.name, None, f"HTML export failed: {exc}")
     return NotebookOutcome(executed.name)
 
 

@@ -255,6 +255,21 @@ def test_html_has_no_code(good_report):
                         f"{path.name}: {line}"
 
 
+def test_html_pages_say_what_they_are_and_describe_their_figures(good_report):
+    """Issue 14: a <title> naming the bank, the report and the period (not "Notebook"), alt text on every
+    figure, no pandas default index, no NaN or regression internals in what a reader sees."""
+    name = load_bank(BANK_FILE).name
+    for path, html, nb in html_reports(good_report):
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+        heading = next(c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown")
+        assert name in title and PERIOD in title and heading.strip() in title, (path.name, title)
+        assert all(re.search(r'\balt="[^"]+"', tag) for tag in re.findall(r"<img[^>]*>", html)), path.name
+        text = re.sub(r"<[^>]+>", " ", html)
+        for bad in (" NaN ", " nan ", " None ", "C(", "[T.", "Intercept"):
+            assert bad not in text, (path.name, bad)
+        assert '<th></th>' not in html.replace(" ", ""), f"{path.name}: a pandas index column"
+
+
 def test_html_has_no_tracebacks(good_report):
     for path, html, _ in html_reports(good_report):
         assert "Traceback" not in html and "ename" not in html and "jp-OutputArea-error" not in html, path.name
@@ -611,7 +626,7 @@ def test_a_folder_that_cannot_be_moved_into_place_fails_the_bank_without_raising
     target.mkdir(parents=True)
     prepared = PreparedBank(result=RunResult(bank_id=BANK, bank_file="b.yaml", period=PERIOD, status="bad_input"),
                             parameters={}, staging=tmp_path / BANK / "gone", target=target,
-                            failures=tmp_path / FAILURES, audits=tmp_path / "_audit", context=tmp_path / "context",
+                            failures=tmp_path / FAILURES, audits=tmp_path / "_audit", context=tmp_path / "context", who=BANK,
                             started=time.time())
     result = finish_bank(prepared, [NotebookOutcome("01_volume.ipynb")])
     assert result.status == "failed" and "not moved into place" in result.error
