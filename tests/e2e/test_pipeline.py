@@ -29,7 +29,7 @@ from pucredit.config.banks import load_bank
 from pucredit.contract.errors import InputError
 from pucredit.analyses.metrics import compute_metrics
 from pucredit.config.paths import BANKS_DIR, NOTEBOOKS_DIR
-from pucredit.config.policy import load_policy
+from pucredit.config.policy import BankTerms, load_policy
 from pucredit.report.context import check_parameters
 from pucredit.pipeline.run import FAILURES, REMOVE_FROM_HTML_TAG, declared_parameters, executed_name, report_notebooks, run_bank
 from pucredit.engine.tape import open_tape
@@ -219,7 +219,8 @@ def test_metrics_json_equals_compute_metrics(good_report, demo_data):
     root, _ = good_report
     written = json.loads((root / BANK / PERIOD / "metrics.json").read_text(encoding="utf-8"))
     with open_tape(demo_data.tape, demo_data.totals, lpr=demo_data.lpr) as tape:
-        expected = json.loads(compute_metrics(tape, BANK, PERIOD, load_policy(demo_data.policy)).to_json())
+        expected = json.loads(compute_metrics(tape, BANK, PERIOD, load_policy(demo_data.policy),
+                                              terms=BankTerms.of(demo_data)).to_json())
     for metrics in (written, expected):
         assert metrics["provenance"].pop("generated_at")
     assert written == expected
