@@ -294,8 +294,7 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
     first-loan flags (首贷) on a borrower who already had an earlier operating loan in the tape. One aggregation
     serves all three, and its table ``loan_facts`` (first snapshot date per loan) is kept for
     building originations."""
-    first_month = con.execute(f"SELECT min(as_of) FROM {view}").fetchone()[0]
-    month = f"datediff('month', DATE '{first_month}', as_of)"
+    month = "(year(as_of) * 12 + month(as_of))"  # a month index that every SQL engine computes alike
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE loan_facts AS
         SELECT bank_id, loan_id, min(as_of) AS first_as_of, arg_min(_row, as_of) AS first_row, count(*) AS rows,
