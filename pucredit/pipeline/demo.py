@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from pucredit.pipeline.batch import MANIFEST, failed, run_batch
+from pucredit.pipeline.run import AUDITS
 from pucredit.config.paths import BANKS_DIR, DEMO_DIR
 from pucredit.analyses.peers import run_peers
 from pucredit.synth import DEMO_BANKS, build_demo
@@ -17,6 +18,7 @@ def run_demo(period: str, jobs: int, out: Path) -> int:
     for entry in manifest["banks"]:
         print(f"{entry['bank_id']} {entry['period']}: {entry['status']}  {entry['report_dir'] or entry['error']}")
     print(f"reports: {out.resolve()}  (manifest: {out.resolve() / MANIFEST})")
+    print(f"audit samples: {out.resolve() / AUDITS}")
     if failed(manifest):
         return 1
     print(f"peer comparison: {run_peers(out, period)}")
