@@ -119,7 +119,7 @@ class Report:
              self.period.label + self.bracket(f"{self.period.start.date()} – {self.period.end.date()}")),
             (self.t("report_policy"), f"{self.policy.year}: {self.policy.title if self.lang == 'zh' else self.policy.title_en}"),
             (self.t("report_totals"), totals),
-            (self.t("report_tape"), f"`{self.tape.sha256}`"),
+            (self.t("report_tape"), self.tape.sha256),
             (self.t("report_version"), __version__),
             (self.t("report_generated"), self.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
         ]
@@ -159,10 +159,14 @@ def setup(bank_file: str, period: str, lang: str = "", policy: str = "", context
 # ---------------------------------------------------------------- table formatting
 
 def key_value_table(rows: list[tuple[str, str]]):
-    """A two-column Markdown table without headings (the block that opens a report)."""
+    """A two-column Markdown table without headings (the block that opens a report); every cell is escaped,
+    so a bank name from a user's file shows as text (no markup, links or broken table)."""
     from IPython.display import Markdown
 
-    return Markdown("\n".join(["| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows]]))
+    from pucredit.report.section import escape_markdown
+
+    cells = [f"| {escape_markdown(k)} | {escape_markdown(v)} |" for k, v in rows]
+    return Markdown("\n".join(["| | |", "|---|---|", *cells]))
 
 
 def finding(text: str):
