@@ -16,6 +16,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from pucredit.config.paths import write_text_atomic
+from pucredit.estimators.passthrough import PassThrough
 
 # <segment>_<measure> keys, per section (notice 二(一) volume, 二(二) pricing, 四(九) risk)
 VOLUME_MEASURES = ("balance_cny", "balance_base_cny", "growth", "growth_gap_pp", "target_met", "borrowers")
@@ -61,32 +62,6 @@ class VolumeMetrics(Section):
     notes: dict[str, str] = Field(default_factory=dict)
 
 
-class PassThroughMetrics(BaseModel):
-    """The ECM of inclusive small-micro new-loan rates on the 1Y LPR (docs/data-contract.md §3 pass-through);
-    ``lags_rate`` and ``lags_lpr`` are the ARDL orders chosen by ``lag_criterion`` (1 and 1: the one-lag ECM)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    long_run: float | None
-    short_run: float | None
-    adjustment_speed: float | None
-    half_life_months: float | None
-    n_months: int
-    lpr_changes: int
-    reason: str | None = None
-    long_run_ci: tuple[float, float] | None = None
-    short_run_ci: tuple[float, float] | None = None
-    adjustment_speed_ci: tuple[float, float] | None = None
-    half_life_ci: tuple[float, float] | None = None
-    bounds_test_f: float | None = None
-    bounds_test_p: float | None = None
-    first_month: str | None = None
-    last_month: str | None = None
-    lags_rate: int | None = None
-    lags_lpr: int | None = None
-    lag_criterion: str | None = None
-
-
 class PricingMetrics(Section):
     inclusive_smb_new_amount_cny: float
     inclusive_smb_new_loans: int
@@ -98,7 +73,7 @@ class PricingMetrics(Section):
     inclusive_smb_new_allin_rate_pct: float | None
     inclusive_smb_allin_gap_pp: float | None
     inclusive_smb_third_party_fee_share: float | None
-    passthrough: PassThroughMetrics
+    passthrough: PassThrough  # the estimator's own result type: its fields are the keys
     notes: dict[str, str] = Field(default_factory=dict)
 
 

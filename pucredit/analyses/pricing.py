@@ -86,7 +86,7 @@ def metrics(bank: Bank, period: Period) -> PricingMetrics:
         result.update(inclusive_smb_new_allin_rate_pct=None, inclusive_smb_allin_gap_pp=None,
                       inclusive_smb_third_party_fee_share=None)
         notes["inclusive_smb_new_allin_rate_pct"] = "not applicable: the tape has no fee columns"
-    return PricingMetrics(**result, passthrough=passthrough(bank, period).to_dict(), notes=notes)
+    return PricingMetrics(**result, passthrough=passthrough(bank, period), notes=notes)
 
 
 # ---------------------------------------------------------------- the pricing report (notebook 02)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,9 +42,6 @@ class PassThrough:
     lags_rate: int | None = None
     lags_lpr: int | None = None
     lag_criterion: str | None = None
-
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
 def half_life(speed: float | None) -> float | None:
