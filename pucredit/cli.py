@@ -254,6 +254,10 @@ COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "b
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    if threading.current_thread() is threading.main_thread():  # SIGTERM unwinds like Ctrl-C: scratch copies go
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -21,6 +21,7 @@ import itertools
 import os
 import re
 import secrets
+import shutil
 import stat
 import tempfile
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pucredit.ownership import abandoned, owner
 from pucredit.contract.errors import InputError, Problem, shorten
 from pucredit.engine.sql import sql_ident, sql_quote
 from pucredit.contract.schema import (
@@ -560,7 +562,20 @@ def normalised_select(source: Source, columns: tuple[Column, ...]) -> str:
     return ", ".join(parts)
 
 
+WORKDIR_PREFIX = "pucredit-"
+
+
 def make_workdir() -> Path:
-    """A private scratch folder for converted copies; removed by the owner of the tape."""
-    return Path(tempfile.mkdtemp(prefix="pucredit-"))
+    """A private scratch folder for converted copies (they hold raw ids), named after its owner; removed by the
+    owner of the tape on every exit path, and by the next run on this host if the owner was killed."""
+    remove_stale_workdirs()
+    return Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{owner()}-"))
+
+
+def remove_stale_workdirs() -> None:
+    """Scratch folders of this host's tape readers that were killed (never a live one's, nor another host's)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*.*.*-*"):
+        token = folder.name[len(WORKDIR_PREFIX):].rpartition("-")[0]
+        if folder.is_dir() and abandoned(token):
+            shutil.rmtree(folder, ignore_errors=True)
 

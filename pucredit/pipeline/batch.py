@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pucredit.contract.errors import InputError, Problem
 from pucredit.config.paths import write_text_atomic
-from pucredit.pipeline.folders import owner
+from pucredit.ownership import owner
 from pucredit.pipeline.run import (NotebookOutcome, PreparedBank, RunResult, executed_name, finish_bank, prepare_bank,
                                    report_notebooks, run_report_notebook)
 
@@ -101,6 +101,17 @@ class _QueueReport:
         self.queue.put((bank_id, message))
 
 
+def die_with_parent() -> None:
+    """Worker initializer: on Linux, the kernel ends this process when the batch that started it dies, even
+    by kill -9 (prctl PR_SET_PDEATHSIG), so no worker outlives its batch; its kernels follow their parent."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 class LocalProcesses:
     """The executor of a batch on this machine: ``jobs`` spawned worker processes (concurrent.futures), and a
     progress channel back from them. The scheduler sees only :meth:`submit`, ``report`` (a picklable
@@ -115,7 +126,8 @@ class LocalProcesses:
         self.report = _QueueReport(queue)
         self._listener = threading.Thread(target=_drain, args=(queue, self.printer), daemon=True)
         self._listener.start()
-        self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=die_with_parent)
         return self
 
     def submit(self, fn, *args) -> Future:

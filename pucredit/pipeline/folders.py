@@ -1,21 +1,16 @@
 """The report root's folders: every path the pipeline writes or removes lies inside the root, report folders
 are swapped in whole, and the leftovers of killed runs are recognised by their owner.
 
-A run's working folders sit beside their target, named ``.<target>.<kind>@<host>.<pid>.<start>``: the host,
-process id and process start time of the run that owns them. Only a run on the same host whose process is
-gone (or whose pid now belongs to a process started at another time) left them behind; a folder of another
-host sharing the disk is never touched, so a live batch elsewhere keeps its work.
+A run's working folders sit beside their target, named ``.<target>.<kind>@<owner>`` (pucredit.ownership:
+host, process id and start time of the run that owns them); only those of this host's dead runs are removed.
 """
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import socket
-from functools import cache
 from pathlib import Path
 
 from pucredit.contract.errors import InputError, Problem
+from pucredit.ownership import abandoned, owner
 
 KINDS = ("staging", "context", "old")  # work in progress, the prepared tape, a report set aside for the swap
 
@@ -30,33 +25,10 @@ def inside(root: Path, path: Path) -> Path:
     return resolved
 
 
-@cache
-def owner() -> str:
-    """This process as an owner of working folders: host, pid and start time (seconds)."""
-    import psutil
-
-    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
-    return f"{host}.{os.getpid()}.{int(psutil.Process().create_time())}"
-
-
 def working_folder(target: Path, kind: str, by: str | None = None) -> Path:
     """Where the owner ``by`` (default: this process) keeps its ``kind`` of working folder for ``target``."""
     assert kind in KINDS, kind
     return target.with_name(f".{target.name}.{kind}@{by or owner()}")
-
-
-def _abandoned(token: str) -> bool:
-    """Whether the owner named by ``token`` is a process of this host that no longer runs."""
-    import psutil
-
-    host, _, rest = token.partition(".")
-    pid, _, start = rest.partition(".")
-    if host != owner().partition(".")[0] or not pid.isdigit() or not start.isdigit():
-        return False  # another host's, or not ours at all: left alone
-    try:
-        return int(psutil.Process(int(pid)).create_time()) != int(start)  # the pid was reused
-    except psutil.NoSuchProcess:
-        return True
 
 
 def remove_abandoned(target: Path) -> None:
@@ -64,7 +36,7 @@ def remove_abandoned(target: Path) -> None:
     set aside for the swap is put back if nothing took its place. Called before a run reads anything."""
     for folder in sorted(target.parent.glob(f".{target.name}.*@*")):
         kind, _, token = folder.name[len(target.name) + 2:].partition("@")
-        if kind not in KINDS or not _abandoned(token):
+        if kind not in KINDS or not abandoned(token):
             continue
         if kind == "old" and not target.exists():
             folder.rename(target)

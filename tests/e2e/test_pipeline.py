@@ -639,7 +639,8 @@ def test_a_report_set_aside_by_a_killed_swap_is_put_back(tmp_path):
     process, of a pid now used by another process, or of another host sharing the disk are left alone."""
     import psutil
 
-    from pucredit.pipeline.folders import owner, remove_abandoned
+    from pucredit.ownership import owner
+    from pucredit.pipeline.folders import remove_abandoned
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     start = int(psutil.Process(dead.pid).create_time())

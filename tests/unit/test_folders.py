@@ -24,3 +24,61 @@ def test_working_folders_name_their_owner(tmp_path):
     target = tmp_path / "B1" / "2025H1"
     assert working_folder(target, "staging", "host.1.2").name == ".2025H1.staging@host.1.2"
     assert working_folder(target, "context").parent == target.parent
+
+
+def test_scratch_folders_of_killed_readers_are_removed_at_the_next_start(tmp_path, monkeypatch):
+    """Converted copies hold raw ids: a killed reader's scratch folder goes at the next start on this host;
+    a live reader's, and another host's on a shared disk, stay (issue 13)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    import psutil
+
+    from pucredit.contract.read import WORKDIR_PREFIX, make_workdir
+    from pucredit.ownership import owner
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = int(psutil.Process(dead.pid).create_time())
+    dead.wait()
+    host = owner().partition(".")[0]
+    stale = tmp_path / f"{WORKDIR_PREFIX}{host}.{dead.pid}.{start}-abc"
+    other = tmp_path / f"{WORKDIR_PREFIX}elsewhere.{dead.pid}.{start}-abc"
+    for folder in (stale, other):
+        (folder / "tape.raw.parquet").parent.mkdir()
+        (folder / "tape.raw.parquet").write_text("raw ids")
+    mine = make_workdir()
+    assert not stale.exists() and other.exists() and mine.exists()
+    make_workdir()
+    assert mine.exists()  # a live reader's folder stays
+
+
+def test_batch_workers_die_with_their_batch(tmp_path):
+    """kill -9 of a batch leaves no worker behind (issue 13): workers carry a parent-death signal."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "batch.py"
+    script.write_text(
+        "import multiprocessing, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from pucredit.pipeline.batch import die_with_parent\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'), initializer=die_with_parent)\n"
+        "    print(pool.submit(__import__('os').getpid).result(), flush=True)\n"
+        "    pool.submit(time.sleep, 60)\n"
+        "    time.sleep(60)\n")
+    batch = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    worker = int(batch.stdout.readline())
+    os.kill(batch.pid, signal.SIGKILL)
+    batch.wait()
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(worker) and psutil.Process(worker).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the worker outlived its batch"
+        time.sleep(0.1)
