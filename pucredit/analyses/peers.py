@@ -233,6 +233,8 @@ def read_key(path: str | Path) -> pd.DataFrame:
     if list(key.columns) != ["code", "bank_id"]:
         raise InputError(Problem(file=str(path), rule="bad_key_file", row=1, value=", ".join(map(str, key.columns)),
                                  message="not a peers key", accepted="the columns code, bank_id"))
+    # the CSV-export rule wrote a bank id such as -A1 as '-A1; a bank id never starts with '
+    key["bank_id"] = key["bank_id"].str.removeprefix("'")
     return key
 
 
