@@ -42,14 +42,19 @@ def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.Da
     stocks = stocks.set_index("as_of")
     stocks = stocks.astype({c: "float64" for c in stocks.columns if c.endswith("_cny")})
     if bank.has_totals:
+        replaced = {name: seg.totals_column for name, seg in bank.policy.segments.items() if seg.totals_column}
+        extra = "".join(f", {column}" for column in replaced.values())
         totals = bank.con.execute(
             "SELECT as_of, total_loans_cny AS totals_loans_cny, total_npl_cny AS totals_npl_cny, "
-            f"county_loans_cny, county_deposits_cny FROM totals WHERE bank_id = ? AND {where} ORDER BY as_of",
+            f"county_loans_cny, county_deposits_cny{extra} FROM totals WHERE bank_id = ? AND {where} ORDER BY as_of",
             [bank.bank_id] + ([] if dates is None else [dates])).df()
         totals["as_of"] = pd.to_datetime(totals["as_of"])
         stocks = stocks.join(totals.set_index("as_of"), how="outer")
         stocks["total_loans_cny"] = stocks["totals_loans_cny"]
         stocks["total_npl_cny"] = stocks["totals_npl_cny"]
+        for name, column in replaced.items():  # e.g. 涉农贷款余额 when the tape does not hold every agri loan
+            given = stocks.pop(column).astype("float64")
+            stocks[f"{name}_balance_cny"] = given.where(given.notna(), stocks[f"{name}_balance_cny"])
     else:
         stocks["total_loans_cny"] = stocks["tape_total_cny"]
         stocks["total_npl_cny"] = stocks["tape_npl_cny"]

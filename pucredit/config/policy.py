@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from pucredit.contract.errors import InputError, Problem
 from pucredit.config.paths import POLICY_DIR
-from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, RISK_CLASSES, TAPE_COLUMNS
+from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, RISK_CLASSES, TAPE_COLUMNS, TOTALS_COLUMNS
 
 
 class _Strict(BaseModel):
@@ -67,6 +67,8 @@ class Segment(_Strict):
     source: str
     status: Literal["confirmed", "unconfirmed"]
     rules: list[SegmentRule] = Field(min_length=1)
+    # a totals-file column whose balance, where given, replaces the tape's sum (涉农: agri_loans_cny)
+    totals_column: Literal[tuple(c.name for c in TOTALS_COLUMNS if not c.required)] | None = None  # type: ignore[valid-type]
 
 
 class NplRule(_Strict):

@@ -101,6 +101,9 @@ TOTALS_COLUMNS: tuple[Column, ...] = (
     Column("total_npl_cny", "各项贷款不良余额", "number", meaning="all non-performing loans, yuan"),
     Column("county_loans_cny", "县域贷款余额", "number", required=False, meaning="loans in counties, yuan"),
     Column("county_deposits_cny", "县域存款余额", "number", required=False, meaning="deposits in counties, yuan"),
+    Column("agri_loans_cny", "涉农贷款余额", "number", required=False,
+           meaning="all agri-related loans, yuan, when the tape does not hold every agri loan"),
+    Column("writeoffs_cny", "核销", "number", required=False, meaning="loans written off in the month, yuan"),
 )
 
 # A bank_id names folders under the report root (docs/data-contract.md §14): letters, digits, '-' and '_', at most

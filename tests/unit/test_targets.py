@@ -52,3 +52,21 @@ def test_metrics_of_a_rural_bank(write_tape):
     assert unknown.inclusive_agri_target_met is not None and "category" in unknown.notes
     # 涉农 (all agri loans: L4 and L8, L9): balance growing is a target for every bank
     assert rural.agri_loans_balance_growing is not None
+
+
+def test_a_totals_file_agri_balance_replaces_the_tapes(write_tape, tmp_path):
+    """涉农贷款余额 from the totals file (the tape does not hold every agri loan): 2,000,000 at the base date and
+    2,200,000 at the end give growth 10 %, whatever the tape's agri loans sum to."""
+    import csv
+
+    totals = tmp_path / "totals.csv"
+    with open(totals, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["bank_id", "as_of", "total_loans_cny", "total_npl_cny", "agri_loans_cny"])
+        writer.writerow(["T1", "2023-12-31", 20_000_000, 300_000, 2_000_000])
+        writer.writerow(["T1", "2024-06-30", 21_000_000, 300_000, 2_200_000])
+    with open_tape(write_tape(ROWS), totals) as tape:
+        assert tape.ok, [str(p) for p in tape.findings.errors]
+        volume = compute_metrics(tape, "T1", "2024H1").volume
+    assert volume.agri_loans_balance_cny == 2_200_000 and volume.agri_loans_growth == pytest.approx(0.10)
+    assert volume.agri_loans_balance_growing is True
