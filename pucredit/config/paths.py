@@ -4,6 +4,7 @@ files are written so that a reader never sees half of one.
 nbval starts kernels in the notebook's folder and papermill in the caller's, so
 every path a notebook or command needs comes from here.
 """
+import contextlib
 from pathlib import Path
 
 PROJ_ROOT = Path(__file__).resolve().parents[2]
@@ -18,9 +19,15 @@ REPORTS_DIR = PROJ_ROOT / "reports"
 
 
 def write_text_atomic(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place; the temporary file is
+    removed when either step fails (the previous ``path``, if any, is left as it was)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding=encoding)
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding=encoding)
+        tmp.replace(path)
+    except BaseException:  # a full disk, a read-only folder, an interrupt: no half-written file stays behind
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
     return path

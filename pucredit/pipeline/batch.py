@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
-from pucredit.contract.errors import InputError, Problem
+from pucredit.contract.errors import AnalysisError, InputError, Problem
 from pucredit.config.paths import write_text_atomic
 from pucredit.ownership import owner
 from pucredit.pipeline.run import (NotebookOutcome, PreparedBank, RunResult, executed_name, finish_bank, prepare_bank,
@@ -237,19 +237,25 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
 
     def record() -> None:
         manifest["banks"] = [entries[key] for key in sorted(entries)]
-        write_manifest(root, manifest)
+        try:
+            write_manifest(root, manifest)
+        except OSError as exc:  # a full disk or a read-only root: exit 1 with the cause, not a traceback
+            raise AnalysisError(f"cannot write the manifest {root / MANIFEST}: {exc.strerror or exc}") from None
 
-    record()
+    record()  # before any bank starts: a root that cannot take the manifest ends the batch here
 
     def done(bank_file: Path, result: RunResult) -> None:
         entries[str(bank_file)] = result.to_dict()
-        record()
+        try:
+            record()
+        except AnalysisError:  # the other banks still finish (and clean up); the final write decides the exit
+            pass
         printer.finished(result)
 
     with LocalProcesses(jobs, printer) as executor:
         _Scheduler(executor, label, root, timeout, done).run(files)
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    record()
+    record()  # raises AnalysisError (exit 1) when the final manifest cannot be written either
     return manifest
 
 

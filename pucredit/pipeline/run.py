@@ -12,8 +12,10 @@ several banks start kernels at once).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -98,6 +100,12 @@ def _kernel_manager_class():
         def _default_ip(self):
             return os.path.join(tempfile.gettempdir(), f"pucredit-kernel-{uuid.uuid4().hex}")
 
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # The kernel's own stderr is noise in the run's log: a cell timeout closes its sockets while it
+            # still replies (zmq tracebacks). What went wrong in a cell is in the notebook and the manifest.
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
     return IPCKernelManager
 
 
@@ -176,6 +184,31 @@ def _offline(html: str) -> str:
     return re.sub(r'<script[^>]*\bsrc="(https?://[^"]*)?"[^>]*>\s*</script>', "", html)
 
 
+def _timed_out_cell(notebook: Path) -> int | None:
+    """The cell a timeout stopped, as its 1-based position in the partial notebook papermill saved: the last
+    cell papermill started (``metadata.papermill.start_time``; the status does not tell, as papermill marks
+    cells that never started ``completed`` when it finishes the notebook)."""
+    import nbformat
+
+    try:
+        cells = nbformat.read(notebook, as_version=4).cells
+    except Exception:  # no partial notebook, or an unreadable one
+        return None
+    started = [i for i, c in enumerate(cells)
+               if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    return started[-1] + 1 if started else None
+
+
+def _timeout_details(exc: Exception, executed: Path, timeout: int | None) -> tuple[int | None, str] | None:
+    """A cell timeout (nbclient's CellTimeoutError) as the cell and a one-line error; None for other errors."""
+    from nbclient.exceptions import CellTimeoutError
+
+    if not isinstance(exc, CellTimeoutError):
+        return None
+    cell = _timed_out_cell(executed)
+    return cell, f"cell {cell if cell is not None else '?'} timed out after {timeout} s"
+
+
 def _failure_details(exc: Exception) -> tuple[int | None, str]:
     """The failing cell as its position in the executed notebook (1-based, papermill's injected
     parameters cell included), and the error."""
@@ -184,6 +217,15 @@ def _failure_details(exc: Exception) -> tuple[int | None, str]:
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     message = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
     return cell, message.strip()[:2000]
+
+
+def _write_error(exc: OSError, out_root: Path) -> str | None:
+    """An OSError met writing under the report root (a full disk, a read-only folder), as a one-line cause;
+    None when it concerns another file (a tape that cannot be read is not a report that cannot be written)."""
+    name = getattr(exc, "filename", None)
+    if name is None or not Path(os.path.abspath(name)).is_relative_to(out_root):
+        return None
+    return f"cannot write {name}: {exc.strerror or exc}"
 
 
 @dataclass
@@ -248,6 +290,8 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
         metrics.write(context / "metrics.json")
     except InputError as exc:
         result.error = str(exc)[:4000]
+    except OSError as exc:
+        result.status, result.error = "failed", (_write_error(exc, out_root) or f"metrics: {type(exc).__name__}: {exc}")[:4000]
     except Exception as exc:  # an analysis that failed on valid input: recorded, the batch goes on
         result.status, result.error = "failed", f"metrics: {type(exc).__name__}: {exc}"[:4000]
     if result.error:
@@ -256,9 +300,16 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
         result.seconds = round(time.time() - started, 2)
         return result
     staging = working_folder(target, "staging", owner)
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    metrics.write(staging / "metrics.json")
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        metrics.write(staging / "metrics.json")
+    except OSError as exc:  # a full disk or a read-only root: the bank fails with the cause, nothing half-written
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(context, ignore_errors=True)
+        result.status, result.error = "failed", f"staging folder: {_write_error(exc, out_root) or exc}"[:4000]
+        result.seconds = round(time.time() - started, 2)
+        return result
     return PreparedBank(result=result, parameters=parameters, staging=staging, target=target,
                         failures=inside(out_root, out_root / FAILURES / bank.bank_id / parsed.label),
                         audits=inside(out_root, out_root / AUDITS / bank.bank_id / parsed.label), context=context,
@@ -279,7 +330,7 @@ def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | Non
     try:
         execute_notebook(source, executed, {**prepared.parameters, **exports}, timeout)
     except Exception as exc:
-        return NotebookOutcome(executed.name, *_failure_details(exc))
+        return NotebookOutcome(executed.name, *(_timeout_details(exc, executed, timeout) or _failure_details(exc)))
     try:
         export_html(executed, executed.with_suffix(".html"),
                     report_title(executed, prepared.who, prepared.result.period))
@@ -311,9 +362,14 @@ def finish_bank(prepared: PreparedBank, outcomes: list[NotebookOutcome]) -> RunR
         executed = prepared.staging / failed.name
         if executed.exists():
             kept = prepared.failures / failed.name
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(executed, kept)
-            result.failure_notebook = str(kept)
+            try:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(executed, kept)
+                result.failure_notebook = str(kept)
+            except OSError as exc:  # a full disk or a read-only root: the error says so, no partial copy stays
+                with contextlib.suppress(OSError):
+                    kept.unlink(missing_ok=True)
+                result.error = f"{result.error} (partial notebook not kept: {exc})"
         return result
     finally:
         shutil.rmtree(prepared.staging, ignore_errors=True)

@@ -674,6 +674,20 @@ def test_cell_timeout_is_enforced_once(tmp_path, monkeypatch):
     result = run_bank(bank, TINY_PERIOD, tmp_path / "reports", notebooks=[notebook], timeout=1)
     assert result.status == "failed" and "timed out" in result.error
     assert len(calls) == 1
+    # the cell is named as its position in the executed notebook (parameters, injected parameters, the sleep)
+    assert (result.failed_notebook, result.failed_cell, result.error) == ("slow.ipynb", 3, "cell 3 timed out after 1 s")
+    assert Path(result.failure_notebook).is_file()
+
+
+def test_cell_timeout_keeps_kernel_noise_out_of_the_log(tmp_path, capfd):
+    """A timeout closes the kernel while it still replies; its zmq tracebacks stay out of what the run prints."""
+    write_csv(tmp_path / "tape.csv", tiny_rows())
+    bank = write_bank(tmp_path, "0102", "tape.csv")
+    notebook = make_notebook(tmp_path / "slow.ipynb", "x = 1", "import time; time.sleep(4)", "y = 2")
+    result = run_bank(bank, TINY_PERIOD, tmp_path / "reports", notebooks=[notebook], timeout=1)
+    assert (result.failed_cell, result.error) == (4, "cell 4 timed out after 1 s")
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "zmq" not in err
 
 
 def test_kernel_that_dies_fails_the_run_promptly_and_once(tmp_path, monkeypatch):
@@ -738,3 +752,121 @@ def test_the_tape_is_read_and_validated_once_per_bank(tmp_path):
     assert broken and result.status == "ok", result.error
     assert result.notebooks == [executed_name(nb) for nb in report_notebooks()]
     assert not list((tmp_path / "reports" / "0102").glob(".*")), "the prepared copy is removed"
+
+
+# ---------------------------------------------------------------- full disks and read-only roots
+
+def _previous_report(root: Path, bank_id: str = "0102") -> Path:
+    report = root / bank_id / TINY_PERIOD
+    report.mkdir(parents=True)
+    (report / "metrics.json").write_text("{}\n", encoding="utf-8")
+    return report
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path):
+    """``folder`` made read-only; the test is skipped where that does not stop writes (running as root)."""
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("chmod does not stop this user's writes (root): see the full-disk tests")
+        yield folder
+    finally:
+        folder.chmod(0o755)
+
+
+def _disk_full_for(monkeypatch, name_starts: str) -> list[Path]:
+    """Path.write_text of files whose name starts with ``name_starts`` writes a little and fails as a full disk."""
+    import errno
+    import pathlib
+
+    real, hit = pathlib.Path.write_text, []
+
+    def write_text(self, data, *args, **kwargs):
+        if self.name.startswith(name_starts):
+            hit.append(self)
+            real(self, data[:10], *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    return hit
+
+
+def test_write_text_atomic_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from pucredit.config.paths import write_text_atomic
+
+    (tmp_path / "a.json").write_text("old\n", encoding="utf-8")
+    hit = _disk_full_for(monkeypatch, ".a.json.tmp")
+    with pytest.raises(OSError):
+        write_text_atomic(tmp_path / "a.json", "new\n")
+    assert hit and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+    assert (tmp_path / "a.json").read_text(encoding="utf-8") == "old\n"
+
+
+def test_run_on_a_full_disk_fails_with_the_cause_and_keeps_the_previous_report(tmp_path, monkeypatch, capsys):
+    """The staging folder's metrics.json (the context's is written first) cannot be written: exit 1 naming the cause, no traceback, nothing
+    half-written beside the report, the previous report as it was."""
+    write_csv(tmp_path / "tape.csv", tiny_rows())
+    bank = write_bank(tmp_path, "0102", "tape.csv")
+    root = tmp_path / "reports"
+    before = snapshot(_previous_report(root))
+    import errno
+    import pathlib
+
+    real_write, hit = pathlib.Path.write_text, []
+
+    def write_text(self, data, *args, **kwargs):
+        if self.name == ".metrics.json.tmp" and ".staging@" in self.parent.name:
+            hit.append(self)
+            real_write(self, data[:10], *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_write(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    code = cli.main(["run", str(bank), "--period", TINY_PERIOD, "--out", str(root)])
+    err = capsys.readouterr().err
+    assert hit and code == 1
+    assert "failed: staging folder: cannot write" in err and "No space left on device" in err
+    assert "Traceback" not in err
+    assert snapshot(root / "0102" / TINY_PERIOD) == before
+    assert sorted(p.name for p in (root / "0102").iterdir()) == [TINY_PERIOD]  # no staging or context left
+    assert not (root / FAILURES).exists()
+
+
+def test_run_on_a_read_only_root_fails_with_the_cause_and_keeps_the_previous_report(tmp_path, capsys):
+    write_csv(tmp_path / "tape.csv", tiny_rows())
+    bank = write_bank(tmp_path, "0102", "tape.csv")
+    root = tmp_path / "reports"
+    before = snapshot(_previous_report(root))
+    with _read_only(root / "0102"):
+        code = cli.main(["run", str(bank), "--period", TINY_PERIOD, "--out", str(root)])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot write" in err and "Traceback" not in err
+    assert snapshot(root / "0102" / TINY_PERIOD) == before
+    assert sorted(p.name for p in (root / "0102").iterdir()) == [TINY_PERIOD]
+
+
+def test_batch_on_a_full_disk_ends_with_exit_1_and_no_half_written_manifest(tmp_path, monkeypatch, capsys):
+    write_csv(tmp_path / "tape.csv", tiny_rows())
+    bank = write_bank(tmp_path, "0102", "tape.csv")
+    root = tmp_path / "reports"
+    root.mkdir()
+    hit = _disk_full_for(monkeypatch, ".manifest.json.tmp")
+    code = cli.main(["batch", str(bank), "--period", TINY_PERIOD, "--out", str(root)])
+    err = capsys.readouterr().err
+    assert hit and code == 1
+    assert f"cannot write the manifest {root / 'manifest.json'}: No space left on device" in err
+    assert list(root.iterdir()) == []
+
+
+def test_batch_on_a_read_only_root_ends_with_exit_1(tmp_path, capsys):
+    write_csv(tmp_path / "tape.csv", tiny_rows())
+    bank = write_bank(tmp_path, "0102", "tape.csv")
+    root = tmp_path / "reports"
+    root.mkdir()
+    with _read_only(root):
+        code = cli.main(["batch", str(bank), "--period", TINY_PERIOD, "--out", str(root)])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot write the manifest" in err
+    assert list(root.iterdir()) == []
