@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from pucredit.contract.schema import TAPE_COLUMNS
@@ -46,6 +48,21 @@ def write_csv(path: Path, rows: list[dict], header: list[str] | None = None, enc
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def typed_table(rows: list[dict]) -> pa.Table:
+    """The rows as a Parquet table with typed columns (dates, numbers, booleans)."""
+    frame = pd.DataFrame(tape_rows(rows))
+    for col in TAPE_COLUMNS:
+        if col.name not in frame:
+            continue
+        if col.kind == "date":
+            frame[col.name] = pd.to_datetime(frame[col.name]).dt.date
+        elif col.kind in ("number", "integer"):
+            frame[col.name] = pd.to_numeric(frame[col.name])
+        elif col.kind == "bool":
+            frame[col.name] = frame[col.name] == "true"
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 @pytest.fixture

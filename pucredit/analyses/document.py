@@ -3,7 +3,7 @@ the peer comparison, the service report and the notebooks. Keys are written here
 
 Units are in the names: ``_cny`` yuan, ``_pct`` percent a year, ``_pp`` percentage points; a bare ratio,
 share or growth is a fraction. Every section keeps the reasons for its nulls in ``notes``. Keys of a
-segment follow one pattern, ``<segment>_<measure>`` (the measures below); the contract's segments have
+segment follow one pattern, ``<segment>_<measure>`` (docs/data-contract.md §17); the contract's segments have
 typed fields, segments a policy file adds come as extra keys of the same pattern.
 """
 from __future__ import annotations
@@ -17,11 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pucredit.config.paths import write_text_atomic
 from pucredit.estimators.passthrough import PassThrough
-
-# <segment>_<measure> keys, per section (notice 二(一) volume, 二(二) pricing, 四(九) risk)
-VOLUME_MEASURES = ("balance_cny", "balance_base_cny", "growth", "growth_gap_pp", "target_met", "borrowers")
-PRICING_MEASURES = ("new_amount_cny", "new_loans", "new_rate_pct", "new_spread_pp")
-RISK_MEASURES = ("npl_ratio", "npl_headroom_pp", "npl_headroom_cny", "within_tolerance", "tolerance_pp")
 
 
 class Section(BaseModel):

@@ -95,9 +95,6 @@ TENOR_BANDS = ((0, 6, "≤6m"), (7, 12, "7–12m"), (13, 36, "1–3y"), (37, 60,
 LINE_BANDS_CNY = (0, 1e6, 5e6, 1e7, float("inf"))  # credit-line bands: ≤1m, 1–5m, 5–10m, >10m yuan
 
 
-EXCLUSIVE_GROUPS = ("inclusive_smb", "agri_not_smb", "other")  # labels: report.labels (never the regulatory ones)
-
-
 def new_loans(bank: Bank, period: Period) -> pd.DataFrame:
     """The period's originations (first snapshot rows) with applicable LPR, spread and report bands.
 

@@ -28,10 +28,6 @@ class SegmentColumn:
     def flag(self) -> str:
         return f"seg_{self.name}"
 
-    @property
-    def available(self) -> bool:
-        return not self.missing
-
     def label(self, lang: str) -> str:
         return self.label_zh if lang == "zh" else self.label_en
 

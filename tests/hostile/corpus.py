@@ -17,8 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pucredit.contract.schema import TAPE_COLUMNS
-from tests.conftest import tape_rows, write_csv
+from tests.conftest import tape_rows, typed_table, write_csv
 
 SECRET = "KH-SECRET-7731"  # a raw borrower id: it must never appear in any output
 GOOD = [
@@ -47,21 +46,6 @@ def changed(**change) -> list[dict]:
 def csv_case(name: str, change: dict, rule: str, column: str) -> Case:
     """A CSV tape whose row 4 has ``change``; ``rule`` must name that row and ``column``."""
     return Case(name, lambda d: write_csv(d / f"{name}.csv", changed(**change)), rule, ROW, column)
-
-
-def typed_table(rows: list[dict]) -> pa.Table:
-    """The rows as a Parquet table with typed columns (dates, numbers, booleans)."""
-    frame = pd.DataFrame(tape_rows(rows))
-    for col in TAPE_COLUMNS:
-        if col.name not in frame:
-            continue
-        if col.kind == "date":
-            frame[col.name] = pd.to_datetime(frame[col.name]).dt.date
-        elif col.kind in ("number", "integer"):
-            frame[col.name] = pd.to_numeric(frame[col.name])
-        elif col.kind == "bool":
-            frame[col.name] = frame[col.name] == "true"
-    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def parquet_case(name: str, column: str, array: pa.Array, rule: str) -> Case:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from pucredit.analyses.metrics import compute_metrics
 from pucredit.contract.schema import TAPE_COLUMNS
 from pucredit.engine.tape import open_tape
-from tests.conftest import tape_rows, write_csv
+from tests.conftest import tape_rows, typed_table, write_csv
 from tests.unit.test_metrics import ROWS
 
 ALIASES = {c.name: c.alias for c in TAPE_COLUMNS}
@@ -72,18 +71,8 @@ def test_excel_with_chinese_headers_and_real_dates(tmp_path, expected):
 
 
 def test_typed_parquet(tmp_path, expected):
-    frame = pd.DataFrame(tape_rows(ROWS))
-    for col in TAPE_COLUMNS:
-        if col.name not in frame:
-            continue
-        if col.kind == "date":
-            frame[col.name] = pd.to_datetime(frame[col.name]).dt.date
-        elif col.kind in ("number", "integer"):
-            frame[col.name] = pd.to_numeric(frame[col.name])
-        elif col.kind == "bool":
-            frame[col.name] = frame[col.name] == "true"
     path = tmp_path / "tape.parquet"
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    pq.write_table(typed_table(ROWS), path)
     assert metrics_of(path) == expected
 
 
