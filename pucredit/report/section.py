@@ -36,11 +36,14 @@ class Section:
     figures: tuple = ()  # matplotlib figures, each with a title and labelled axes
     notes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)  # result objects a test or a later cell may read
+    title: str = ""  # the section heading, from the catalogue in the report's language (a level-2 heading)
 
     def _ipython_display_(self) -> None:
         import matplotlib.pyplot as plt
         from IPython.display import HTML, Markdown, display
 
+        if self.title:
+            display(Markdown(f"## {escape_markdown(self.title)}"))
         display(Markdown(f"**{escape_markdown(self.finding)}**"))
         for table in self.tables:
             display(HTML(table.to_html()))
