@@ -137,6 +137,12 @@ def _read_lpr_csv(path: Path, problems: list[Problem]) -> pd.DataFrame:
     except FileNotFoundError:
         problems.append(Problem(file, "file not found", "lpr_file"))
         return pd.DataFrame(columns=columns)
+    except IsADirectoryError:
+        problems.append(Problem(file, "a folder, not a file", "lpr_file", accepted="the path of a CSV file"))
+        return pd.DataFrame(columns=columns)
+    except PermissionError:
+        problems.append(Problem(file, "the file cannot be read (permission denied)", "lpr_file"))
+        return pd.DataFrame(columns=columns)
     except UnicodeDecodeError:
         problems.append(Problem(file, "cannot read the file as text", "lpr_file", accepted="UTF-8 or UTF-8 with BOM"))
         return pd.DataFrame(columns=columns)

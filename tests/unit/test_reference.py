@@ -198,3 +198,9 @@ def test_load_one_national_series():
     assert end_2023 == [29.06]  # NFRA basis; the PBoC basis gives 29.4
     with pytest.raises(InputError):
         load_national("pboc_inclusive_smb")
+
+
+def test_a_folder_given_as_the_lpr_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as err:
+        load_lpr(extra=tmp_path)
+    assert [(p.file, p.message) for p in err.value.problems] == [(str(tmp_path), "a folder, not a file")]
