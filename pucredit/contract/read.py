@@ -225,7 +225,30 @@ def _csv_to_parquet(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path,
             message += f" ({first if error_type == 'MISSING COLUMNS' else last} fields, the header has {n_columns})"
         problems.append(Problem(file=str(path), row=int(line), rule="ragged_row", message=message,
                                 accepted="every row has as many fields as the header"))
-    return target, problems, encoding, _csv_header(readable, n_columns)
+    return target, problems + _blank_lines(path, readable), encoding, _csv_header(readable, n_columns)
+
+
+def _blank_lines(path: Path, readable: Path) -> list[Problem]:
+    """Empty lines below the header, which DuckDB skips: warnings at their own line, so that the rows
+    after them keep their spreadsheet numbers (a line of spaces is a ragged row instead)."""
+    lines: set[int] = set()
+    newlines, carry = 0, b""  # newlines before ``carry``; carry: the previous block's last two bytes
+    with open(readable, "rb") as handle:
+        for block in iter(lambda: handle.read(16 << 20), b""):
+            data, counted, at = carry + block, newlines, 0
+            for match in re.finditer(rb"\n(?=\r?\n)", data):
+                counted += data.count(b"\n", at, match.end())
+                at = match.end()
+                lines.add(counted + 1)  # the line after this newline is empty
+            newlines += data.count(b"\n", 0, len(data) - 2 if len(data) > 2 else 0)
+            carry = data[-2:] if len(data) > 2 else data
+    if carry.endswith(b"\n"):  # blank lines at the very end shift nothing: not worth a warning
+        last = newlines + carry.count(b"\n")
+        while last in lines:
+            lines.discard(last)
+            last -= 1
+    return [Problem(file=str(path), row=line, rule="blank_line", severity="warning", message="blank line, skipped")
+            for line in sorted(lines)]
 
 
 def _refuse_blank_start(path: Path, readable: Path) -> None:
@@ -413,10 +436,10 @@ def open_source(con: duckdb.DuckDBPyConnection, path: str | Path, columns: tuple
                                     message="headers not in the contract: " + ", ".join(ignored[:30])))
         raise InputError(problems)
     # Record k of any format is row k + 1, as in a spreadsheet with one header row; for a CSV,
-    # lines DuckDB rejected are skipped in the Parquet copy, so later rows shift back into place.
+    # lines DuckDB rejected or skipped (blank) are not in the Parquet copy, so later rows shift back into place.
     row_sql = "file_row_number + 2"
     if rejected:
-        shifts = [line - 2 - i for i, line in enumerate(p.row for p in rejected)]
+        shifts = [line - 2 - i for i, line in enumerate(sorted(p.row for p in rejected))]
         row_sql += f" + len(list_filter({shifts}, lambda s: s <= file_row_number))"
     select = ", ".join(f"{wall_clock_sql(sql_ident(raw), zones[written]) if written in zones else sql_ident(raw)} AS {name}"
                        for name, (raw, _, written) in mapped.items())

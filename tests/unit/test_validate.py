@@ -174,6 +174,18 @@ def test_ragged_row(write_tape, capsys):
     assert problem(report, "not_month_end")["row"] == 5
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_blank_lines_keep_later_row_numbers(write_tape, capsys, newline):
+    lines = write_tape(GOOD).read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "")  # a blank file row 3; GOOD[2] moves to file row 5
+    lines[4] = lines[4].replace("2024-06-30", "2024-06-29", 1)
+    path = write_tape(GOOD)
+    path.write_bytes((newline.join(lines) + newline * 3).encode())  # and blank lines at the end
+    code, report = validate(path, capsys)
+    assert problem(report, "not_month_end")["row"] == 5
+    assert [p["row"] for p in report["problems"] if p["rule"] == "blank_line"] == [3]
+
+
 def test_garbage_bytes(tmp_path, capsys):
     path = tmp_path / "garbage.csv"
     path.write_bytes(bytes(range(256)) * 40)
