@@ -58,11 +58,11 @@ def priority_sectors(r: Report) -> Section:
     rows = [{t("pri_col_field"): segment_label(r, "inclusive_smb"), **_segment_row(r, "inclusive_smb"),
              t("pri_col_mlt"): pct(doc.first_loans.new_medium_long_term_share)}]
     rows += [{t("pri_col_field"): segment_label(r, n), **_segment_row(r, n),
-              t("pri_col_mlt"): pct(doc.priorities.of(n, "new_mlt"))} for n in shown]
+              t("pri_col_mlt"): pct(doc.priorities.of(n, "new_mlt_share"))} for n in shown]
     balances = {n: doc.volume.of(n, "balance_cny") or 0.0 for n in shown}
     largest = max(shown, key=lambda n: balances[n])
     smb = doc.volume.inclusive_smb_balance_cny
-    shares = [s for n in shown if (s := doc.priorities.of(n, "new_mlt")) is not None]
+    shares = [s for n in shown if (s := doc.priorities.of(n, "new_mlt_share")) is not None]
     mlt_range = (DASH if not shares else label("pri_range_one", r.lang, value=pct(shares[0], 1)) if len(shares) == 1
                  else label("pri_range", r.lang, low=pct(min(shares), 1), high=pct(max(shares), 1)))
     finding = label("pri_sectors_finding", r.lang, shown=len(shown), largest=segment_label(r, largest),
