@@ -28,10 +28,10 @@ def period_writeoffs(bank: Bank, period: Period) -> tuple[float | None, str | No
     """The bank's write-offs over the period (the totals file's monthly ``writeoffs_cny``), or None and why."""
     if not bank.has_totals:
         return None, "not applicable: no totals file, which alone gives the bank's write-offs (writeoffs_cny)"
-    row = bank.con.execute(
-        "SELECT count(writeoffs_cny), sum(CAST(writeoffs_cny AS DECIMAL(38, 2))), count(*) FROM totals "
+    given, total = bank.con.execute(
+        "SELECT count(writeoffs_cny), sum(CAST(writeoffs_cny AS DECIMAL(38, 2))) FROM totals "
         "WHERE bank_id = ? AND as_of BETWEEN ? AND ?", [bank.bank_id, period.start.date(), period.end.date()]).fetchone()
-    given, total, months = row
+    months = len(pd.date_range(period.start, period.end, freq="ME"))
     if not given:
         return None, "not applicable: the totals file gives no writeoffs_cny for the period's months"
     if given < months:
