@@ -71,4 +71,12 @@ sections.structure(r)
 sections.national(r)
 
 # %%
+from pucredit.report.sections import priorities
+
+priorities.priority_sectors(r)
+
+# %%
+priorities.support_groups(r)
+
+# %%
 r.close()

@@ -78,4 +78,9 @@ sections.stress(r)
 sections.due_diligence(r)
 
 # %%
+from pucredit.report.sections import priorities
+
+priorities.writeoffs(r)
+
+# %%
 r.close()

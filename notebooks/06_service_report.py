@@ -71,4 +71,9 @@ sections.risk(r)
 sections.data_quality(r)
 
 # %%
+from pucredit.report.sections import priorities
+
+priorities.disclosure(r)
+
+# %%
 r.close()

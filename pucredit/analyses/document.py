@@ -107,6 +107,32 @@ class RiskMetrics(Section):
     inclusive_agri_within_tolerance: bool | None
     inclusive_agri_tolerance_pp: float
     inclusive_smb_npl_formation_12m: float | None
+    # write-offs and 偏离度 (issue 17; pucredit.analyses.writeoffs): the bank's write-offs of the period (totals
+    # file) and its NPL ratio with them added back; per segment with a tolerance its NPL exits (an upper bound of its
+    # write-offs), NPL ratio with them added back, and loans 90+ days past due over NPL balance against the limit
+    writeoffs_cny: float | None = None
+    total_npl_ratio_with_writeoffs: float | None = None
+    dpd90_to_npl_max_ratio: float | None = None
+    inclusive_smb_npl_exits_cny: float | None = None
+    inclusive_smb_npl_ratio_with_exits: float | None = None
+    inclusive_smb_dpd90_to_npl_ratio: float | None = None
+    inclusive_smb_dpd90_within_limit: bool | None = None
+    inclusive_agri_dpd90_to_npl_ratio: float | None = None
+    inclusive_agri_dpd90_within_limit: bool | None = None
+    notes: dict[str, str] = Field(default_factory=dict)
+
+
+class PriorityMetrics(Section):
+    """三(四) priority sectors and 三(六) support groups (pucredit.analyses.priorities): the medium/long-term share
+    of each priority sector's new loans (``<segment>_new_mlt_share``, extra keys of the policy's sectors), and the
+    period's new poverty micro-loans with the share breaking each rule of the 2021 notice (by count)."""
+
+    poverty_household_new_loans: int | None = None
+    poverty_household_break_amount_share: float | None = None
+    poverty_household_break_term_share: float | None = None
+    poverty_household_break_guarantee_share: float | None = None
+    poverty_household_break_rate_share: float | None = None
+    poverty_household_break_any_share: float | None = None
     notes: dict[str, str] = Field(default_factory=dict)
 
 
@@ -145,8 +171,9 @@ class MetricsDocument(BaseModel):
     first_loans: FirstLoanMetrics
     risk: RiskMetrics
     quality: QualityMetrics
+    priorities: PriorityMetrics = Field(default_factory=PriorityMetrics)  # 三(四), 三(六) (issue 17)
 
-    SECTIONS: ClassVar[tuple[str, ...]] = ("volume", "pricing", "first_loans", "risk", "quality")
+    SECTIONS: ClassVar[tuple[str, ...]] = ("volume", "pricing", "first_loans", "risk", "quality", "priorities")
 
     def to_dict(self) -> dict:
         head = self.model_dump(exclude=set(self.SECTIONS))

@@ -14,6 +14,7 @@ from pucredit.config import reference
 from pucredit.config.periods import Period
 from pucredit.analyses.document import PricingMetrics
 from pucredit.engine.sql import IN_PERIOD, as_float, period_params, sum_cny, weighted_mean
+from pucredit.engine.segments import ungrouped
 from pucredit.engine.tape import Bank
 from pucredit.estimators import irr
 from pucredit.estimators.passthrough import PassThrough, estimate_passthrough
@@ -154,7 +155,7 @@ def spread_distribution(loans: pd.DataFrame, by: str) -> pd.DataFrame:
 def monthly_segment_rates(bank: Bank, end: pd.Timestamp) -> pd.DataFrame:
     """Per month and segment (and ``all``): amount-weighted new-loan rate and the 1Y LPR of the same loans."""
     cond = "origination_date <= $end"
-    flags = {**{name: s.flag for name, s in bank.segments.items()}, "all": "true"}
+    flags = {**{name: bank.flag(name) for name in ungrouped(bank.segments)}, "all": "true"}
     parts = [f"{weighted_mean('rate_pct', 'amount_cny', f'{flag} AND {cond}')} AS {name}_rate_pct"
              for name, flag in flags.items()]
     frame = bank.sql(f"""
@@ -166,10 +167,11 @@ def monthly_segment_rates(bank: Bank, end: pd.Timestamp) -> pd.DataFrame:
 
 
 def passthrough_by_segment(bank: Bank, period: Period) -> dict[str, PassThrough]:
-    """The ECM for every policy segment and all new loans priced on the 1Y LPR (None reasons kept)."""
+    """The ECM for every policy segment outside a group and all new loans priced on the 1Y LPR (None reasons
+    kept)."""
     policy = bank.policy.passthrough
     out = {}
-    for name in [*bank.segments, "all"]:
+    for name in [*ungrouped(bank.segments), "all"]:
         series = monthly_new_rates(bank, period.end, None if name == "all" else name)
         out[name] = estimate_passthrough(series, bank.tape.lpr, policy.min_months, policy.min_lpr_changes)
     return out

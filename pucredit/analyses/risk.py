@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pucredit.analyses import renewals
+from pucredit.analyses import renewals, writeoffs
 from pucredit.analyses.document import RiskMetrics
 from pucredit.analyses.volume import stock_at
 from pucredit.config.periods import Period
@@ -92,6 +92,7 @@ def metrics(bank: Bank, period: Period, stocks: pd.DataFrame, terms: BankTerms |
         elif tolerance.reference_only:
             notes[f"{segment}_within_tolerance"] = ("reference only: no numeric tolerance rule was found; the "
                                                     f"{tolerance.value_pp:g} pp is an assumption, not assessed")
+    result.update(writeoffs.metrics(bank, period, end, notes))  # write-offs and 偏离度 (issue 17)
     formation = monthly_formation(bank, since=period.end - pd.DateOffset(months=12))
     result["inclusive_smb_npl_formation_12m"] = formation_12m(formation, period.end)
     if result["inclusive_smb_npl_formation_12m"] is None:

@@ -27,7 +27,8 @@ MAX_DEPTH = 10  # levels of YAML nesting (a bank file needs two)
 TARGET_KEY = re.compile(r"[a-z][a-z0-9_]*_growth_min_pct")
 ACCEPTED = {"bank_id": BANK_ID_ACCEPTED, "category": ", ".join(CATEGORIES),
             "npl_target_ratio": "a fraction between 0 and 1, e.g. 0.025",
-            "targets": '<segment>_growth_min_pct keys, each a number (percent a year) or "none"'}
+            "targets": '<segment>_growth_min_pct keys, each a number (percent a year) or "none"',
+            "outlets": "a whole number >= 0 (inclusive-finance outlets, 普惠金融服务网点)"}
 
 
 class BankFile(BaseModel):
@@ -43,6 +44,8 @@ class BankFile(BaseModel):
     category: Literal[CATEGORIES] | None = None  # which targets bind the bank (docs/data-contract.md §8)
     npl_target_ratio: Annotated[float, Field(strict=True, gt=0, lt=1, allow_inf_nan=False)] | None = None
     targets: dict[str, float | Literal["none"]] | None = None  # the local office's, over the policy file's
+    # 六(十四) (issue 17): the bank's inclusive-finance outlets (普惠金融服务网点) at the period end, for the disclosure table
+    outlets: Annotated[int, Field(strict=True, ge=0)] | None = None
     path: Path  # the YAML file itself
 
     @field_validator("bank_id", "name", "policy", mode="before")

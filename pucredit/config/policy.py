@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from pucredit.contract.errors import InputError, Problem
 from pucredit.config.paths import POLICY_DIR
-from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, RISK_CLASSES, TAPE_COLUMNS, TOTALS_COLUMNS
+from pucredit.contract.schema import (BORROWER_TYPES, GUARANTEES, INDUSTRY_CODE_PATTERN, PRODUCTS, RISK_CLASSES,
+                                      TAPE_COLUMNS, TOTALS_COLUMNS)
 
 
 class _Strict(BaseModel):
@@ -42,13 +43,17 @@ class SegmentRule(BaseModel):
     credit_line_max_cny: float | None = None
     county_list: Literal["key_counties"] | None = None  # county_code in a list of the policy file
     within: str | None = None  # and in this other segment
+    # 三(四), 三(六) (issue 17): industry_code among these GB/T 4754 codes (门类 letters and 2-digit 大类 codes: list
+    # both forms, the tape may give either); product among these codes
+    industry_codes: list[Annotated[str, StringConstraints(pattern=f"^({INDUSTRY_CODE_PATTERN})$")]] | None = None
+    products: list[Literal[tuple(PRODUCTS)]] | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _flags_are_yes_no_columns(self):
         for name, value in (self.model_extra or {}).items():
             if name not in BOOL_COLUMNS or not isinstance(value, bool):
                 raise ValueError(f"unknown condition {name!r}: use borrower_types, guarantees, is_business, is_agri, "
-                                 f"credit_line_max_cny, county_list, within, or a yes/no column ({', '.join(BOOL_COLUMNS)}) "
+                                 f"credit_line_max_cny, county_list, within, industry_codes, products, or a yes/no column ({', '.join(BOOL_COLUMNS)}) "
                                  "set to true or false")
         return self
 
@@ -69,6 +74,9 @@ class Segment(_Strict):
     rules: list[SegmentRule] = Field(min_length=1)
     # a totals-file column whose balance, where given, replaces the tape's sum (涉农: agri_loans_cny)
     totals_column: Literal[tuple(c.name for c in TOTALS_COLUMNS if not c.required)] | None = None  # type: ignore[valid-type]
+    # segments shown together in a section of their own (priority_sectors: 三(四); support_groups: 三(六)), not in
+    # every segment table of the volume, pricing and risk reports; their metrics.json keys are the same
+    group: Literal["priority_sectors", "support_groups"] | None = None
 
 
 class NplRule(_Strict):
@@ -175,6 +183,8 @@ class Structure(_Strict):
 class RiskRules(_Strict):
     clause: str
     vintage_default: Literal["npl", "dpd90"]
+    # 偏离度 (issue 17): loans 90+ days past due over NPL balance, at most this (a fraction)
+    dpd90_to_npl_max_ratio: Sourced
 
 
 class QualityRules(_Strict):
@@ -187,6 +197,16 @@ class QualityRules(_Strict):
     rate_ceiling_lpr_multiple: Sourced
     threshold_band: Sourced
     branch_break_z: Sourced
+
+
+class PovertyMicroloan(_Strict):
+    """Rules of 脱贫人口小额信贷 (三(六)) besides the amount and term caps, which are the quality review's
+    ``poverty_household_max_amount_cny`` and ``poverty_household_max_term_months`` (one number, one place)."""
+
+    clause: str
+    guarantees: list[Literal[tuple(GUARANTEES)]]  # type: ignore[valid-type]
+    guarantees_source: str
+    max_rate_over_lpr_1y_pp: Sourced
 
 
 class Passthrough(_Strict):
@@ -212,6 +232,7 @@ class Policy(_Strict):
     structure: Structure
     risk: RiskRules
     quality: QualityRules
+    poverty_microloan: PovertyMicroloan
     sha256: str = ""
 
     @model_validator(mode="after")

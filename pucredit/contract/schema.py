@@ -44,6 +44,15 @@ REPAYMENTS = {
     "equal_principal": "等额本金",
     "revolving": "随借随还",
 }
+# 三(六) and 三(四): the product a loan is (国家助学贷款, 脱贫人口小额信贷, 创业担保贷款).
+PRODUCTS = {
+    "general": "一般贷款",
+    "student_loan": "国家助学贷款",
+    "poverty_microloan": "脱贫人口小额信贷",
+    "startup_guarantee": "创业担保贷款",
+}
+# GB/T 4754-2017 行业代码: a 门类 letter A-T or a 2-digit 大类 code 01-97 (checked on read, docs/data-contract.md §4).
+INDUSTRY_CODE_PATTERN = "[A-T]|0[1-9]|[1-8][0-9]|9[0-7]"
 
 # Further Chinese spellings seen in bank exports, mapped to the English code.
 ENUM_SYNONYMS = {
@@ -92,6 +101,15 @@ TAPE_COLUMNS: tuple[Column, ...] = (
            meaning="micro-loan to a household lifted out of poverty"),
     Column("predecessor_loan_id", "上笔借据号", "text", required=False,
            meaning="for a renewal (续贷) or a loan that refinances another: the loan_id it replaces (一表通 6.27)"),
+    # 三(四) priority sectors and 三(六) products (issue 17)
+    Column("industry_code", "行业代码", "text", required=False,
+           meaning="GB/T 4754 门类 letter (e.g. F) or 2-digit 大类 code of the borrower's industry"),
+    Column("is_tech_sme", "科技型中小企业标识", "bool", required=False, meaning="technology-based SME (科技型中小企业)"),
+    Column("is_specialized_sme", "专精特新标识", "bool", required=False, meaning="specialised and innovative SME (专精特新)"),
+    Column("is_green", "绿色贷款标识", "bool", required=False, meaning="green loan (绿色贷款)"),
+    Column("is_foreign_trade", "外贸企业标识", "bool", required=False, meaning="foreign-trade business (外贸)"),
+    Column("product", "产品类型", "enum", required=False, enum=PRODUCTS,
+           meaning="general, student_loan (国家助学贷款), poverty_microloan (脱贫人口小额信贷), startup_guarantee"),
 )
 
 TOTALS_COLUMNS: tuple[Column, ...] = (

@@ -18,7 +18,7 @@ import pandas as pd
 from pucredit.contract.errors import DEFAULT_CAP, Findings, Problem
 from pucredit.contract.read import BIGINT_TYPES, EXACT_BELOW, Source, is_text_type, normalised_sql, spelling_map
 from pucredit.engine.sql import sql_quote
-from pucredit.contract.schema import (BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN, TAPE_COLUMNS, TOTALS_COLUMNS, Column,
+from pucredit.contract.schema import (INDUSTRY_CODE_PATTERN, BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN, TAPE_COLUMNS, TOTALS_COLUMNS, Column,
                                       accepted_text, value_limit)
 
 
@@ -166,6 +166,12 @@ def tape_row_rules(source: Source, coverage_end: pd.Timestamp | None) -> list[Ro
         RowRule("county_code_format", "county_code",
                 "length(county_code) <> 6 OR county_code[1] = '0' OR try_cast(county_code AS INTEGER) IS NULL",
                 "not a 6-digit county code", severity="warning", accepted="6 digits, e.g. 110101"),
+        # 三(四) priority sectors (issue 17): the sector segments of the policy file match these codes
+        RowRule("industry_code_format", "industry_code",
+                f"NOT regexp_full_match(industry_code, {sql_quote(INDUSTRY_CODE_PATTERN)})",
+                "not a GB/T 4754 industry code",
+                accepted="a 门类 letter A-T (e.g. F) or a 2-digit 大类 code 01-97 (e.g. 52; cut longer codes to "
+                         "their first two digits)"),
     ]
     if coverage_end is not None:
         rules.append(RowRule(
@@ -189,6 +195,8 @@ def totals_row_rules(source: Source) -> list[RowRule]:
                 accepted="a number >= 0"),
         RowRule("npl_above_total", "total_npl_cny", "total_npl_cny > total_loans_cny",
                 "non-performing loans above total loans", accepted="total_npl_cny <= total_loans_cny"),
+        RowRule("negative_writeoffs", "writeoffs_cny", "writeoffs_cny < 0", "write-offs negative",
+                accepted="a number >= 0 (loans written off in the month, yuan)"),
     ]
     return [r for r in rules if r.column in present]
 

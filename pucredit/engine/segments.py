@@ -23,6 +23,7 @@ class SegmentColumn:
     clause: str
     predicate: str  # SQL over the tape's columns; "false" when no rule can hold
     missing: tuple[str, ...] = ()  # optional columns whose absence leaves no rule that can hold
+    group: str | None = None  # shown in a section of its own (policy ``group``), not in every segment table
 
     @property
     def flag(self) -> str:
@@ -44,6 +45,11 @@ def rule_sql(rule: SegmentRule, policy: Policy, columns: set[str], with_credit_l
         if column not in columns:
             return None
         parts.append(f"{column} = {str(value).lower()}")
+    for column, codes in (("industry_code", rule.industry_codes), ("product", rule.products)):
+        if codes is not None:
+            if column not in columns:
+                return None
+            parts.append(f"{column} IN (" + ", ".join(map(sql_quote, codes)) + ")")
     if with_credit_line and rule.credit_line_max_cny is not None:
         parts.append(f"credit_line_cny <= {rule.credit_line_max_cny!r}")
     if rule.county_list is not None:
@@ -66,6 +72,8 @@ def missing_columns(policy: Policy, name: str, columns: set[str]) -> tuple[str, 
     if any(rule_sql(rule, policy, columns) is not None for rule in policy.segments[name].rules):
         return ()
     needed = {c for rule in policy.segments[name].rules for c in rule.flags if c not in columns}
+    needed |= {c for rule in policy.segments[name].rules for c, codes in
+               (("industry_code", rule.industry_codes), ("product", rule.products)) if codes and c not in columns}
     if any(rule.county_list for rule in policy.segments[name].rules):
         needed.add("county_code list (policy key_counties)")
     return tuple(sorted(needed))
@@ -76,8 +84,18 @@ def registry(policy: Policy, columns: set[str]) -> dict[str, SegmentColumn]:
     assert all(c in COLUMNS_BY_NAME for c in columns if not c.startswith("_")), columns
     return {name: SegmentColumn(name=name, label_zh=seg.label_zh, label_en=seg.label_en, clause=seg.clause,
                                 predicate=segment_predicate(policy, name, columns),
-                                missing=missing_columns(policy, name, columns))
+                                missing=missing_columns(policy, name, columns), group=seg.group)
             for name, seg in policy.segments.items()}
+
+
+def ungrouped(segments: dict[str, SegmentColumn]) -> list[str]:
+    """The segments every segment table shows (those without a ``group`` of their own), in policy order."""
+    return [name for name, s in segments.items() if s.group is None]
+
+
+def grouped(segments: dict[str, SegmentColumn], group: str) -> list[str]:
+    """The segments of one ``group`` (priority_sectors: 三(四); support_groups: 三(六)), in policy order."""
+    return [name for name, s in segments.items() if s.group == group]
 
 
 def flag_columns(segments: dict[str, SegmentColumn]) -> str:

@@ -86,7 +86,13 @@ even in 2024).
    a rate uniform in its range. Fees are origination attributes, repeated on
    every row of the loan. Poverty-household micro-loans pay none.
 8. Columns (docs/data-contract.md §4). Every contract column is written, optional ones
-   included. Origination attributes are constant across a loan's rows;
+   included, except the issue-17 ones a config does not draw: the sector flags
+   (``sector_flag_probs``: is_tech_sme, is_specialized_sme, is_green,
+   is_foreign_trade, per borrower of an enterprise type), industry_code
+   (``industry_probs``: GB/T 4754 codes of those borrowers, farmers A, others
+   blank) and product (``student_loan_share`` of new other individuals borrow
+   student_loan; poverty households poverty_microloan; the rest general). These
+   are drawn from a fourth random stream, so the other columns do not change. Origination attributes are constant across a loan's rows;
    credit_line_cny is the borrower's total line (lognormal per type, rounded
    to 10,000 yuan, ≥ the amount; some lines exceed the policy's thresholds);
    amount = line × U(``amount_to_line_min``, 1), rounded down to 100 yuan.
@@ -105,11 +111,12 @@ even in 2024).
    ``county_deposits_cny`` set, also county_loans_cny (tape balance in county
    areas + ``non_tape_county_share`` of the non-tape book) and
    county_deposits_cny (growing at ``county_deposit_growth``; notice 三(五)
-   合理提升县域存贷比).
+   合理提升县域存贷比); writeoffs_cny, the tape's balance written off in the month
+   (step 4; the non-tape book writes nothing off), recorded in the truth file.
 
-Randomness comes from three streams spawned from ``seed`` (arrivals and loan
+Randomness comes from four streams spawned from ``seed`` (arrivals and loan
 events; the ECM shocks; row-level draws: revolving utilisation, one-month
-special-mention spells), so the same config gives byte-identical files.
+special-mention spells; the issue-17 borrower attributes), so the same config gives byte-identical files.
 Tapes are written a month at a time (one Parquet row group per month end, or
 smaller), so memory is bounded by the live book, not by the number of rows;
 every step is vectorised over loans, the only loop is over months.

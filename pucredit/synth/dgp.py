@@ -11,7 +11,7 @@ from pucredit.config.policy import Policy, load_policy
 from pucredit.config.reference import LPR_REFORM_DATE, applicable_lpr, load_lpr
 from pucredit.contract.schema import PRICING_BASES
 from pucredit.synth.months import add_months, as_dates, days_in, first_day, month_end, month_index, month_text
-from pucredit.synth.params import GROUPS, GUARANTEE_CODES, REPAYMENT_CODES, TYPES, BankConfig
+from pucredit.synth.params import SECTOR_FLAGS, GROUPS, GUARANTEE_CODES, REPAYMENT_CODES, TYPES, BankConfig
 
 PRICING_CODES = tuple(PRICING_BASES)
 LPR_1Y, LPR_5Y, FIXED = (PRICING_CODES.index(c) for c in ("lpr_1y", "lpr_5y", "fixed"))
@@ -39,6 +39,9 @@ def _segment_mask(policy: Policy, name: str, btype, is_business, is_agri, line) 
     return mask
 
 
+ENTERPRISE_TYPES = ("small_micro_enterprise", "individual_business", "micro_owner", "other_enterprise")  # issue 17
+
+
 def _smb_types(policy: Policy) -> set[str]:
     return {t for rule in policy.segments["inclusive_smb"].rules for t in rule.borrower_types}
 
@@ -47,7 +50,9 @@ def _smb_types(policy: Policy) -> set[str]:
 
 Book = dict[str, np.ndarray]
 BORROWER_FIELDS = {"borrower": np.int64, "btype": np.int8, "line": np.float64, "is_agri": bool,
-                   "county": np.int16, "branch": np.int16, "poverty_hh": bool}
+                   "county": np.int16, "branch": np.int16, "poverty_hh": bool,
+                   "sectors": np.int8, "industry": np.int8, "student": bool}  # issue 17: SECTOR_FLAGS bits, index
+#                  into the config's industry_probs (-1: blank), student-loan borrower
 LOAN_FIELDS = {"loan": np.int64, "is_business": bool, "amount": np.float64, "orig_day": np.int32,
                "orig_month": np.int32, "term": np.int16, "mat_day": np.int32, "rate": np.float64,
                "is_first": bool, "is_renewal": bool, "guarantee": np.int8, "pricing": np.int8,
@@ -108,6 +113,7 @@ class Realised:
         self.renewed = np.zeros(3)        # of which renewed
         self.fees = np.zeros((5, 3))  # (loans, with third-party fee, with bank fee, amount, fees) × segment
         self.first_window_borrower: int | None = None
+        self.writeoffs: dict[int, dict[str, float]] = {}  # issue 17: month -> balance written off, tape and segments
         self.links: list[tuple[np.ndarray, np.ndarray]] = []  # (renewal, loan it replaces) seen in the tape
         self.defaults_seen: list[tuple[np.ndarray, int]] = []  # (loans, default month) from the month before start
         self.first_smb: list[tuple[np.ndarray, int]] = []  # (inclusive_smb first loans, origination month)
@@ -122,7 +128,8 @@ class Simulation:
     def __init__(self, cfg: BankConfig, policy: Policy, lpr: pd.DataFrame):
         self.cfg, self.policy, self.lpr = cfg, policy, lpr
         self.start, self.end = month_index(cfg.start), month_index(cfg.end)
-        events, ecm, rows = np.random.SeedSequence(cfg.seed).spawn(3)
+        events, ecm, rows, attributes = np.random.SeedSequence(cfg.seed).spawn(4)
+        self.attr_rng = np.random.default_rng(attributes)  # issue 17: sector flags, industries, student loans
         self.rng = np.random.default_rng(events)
         self.ecm_rng = np.random.default_rng(ecm)
         self.row_rng = np.random.default_rng(rows)
@@ -202,6 +209,10 @@ class Simulation:
         queued = _take(book, repeats)
         self.queue = _concat(self.queue, {**{f: queued[f] for f in BORROWER_FIELDS},
                                           "due": (t + gaps[repeats]).astype(np.int32)})
+        if t >= self.start:  # issue 17: loans written off this month left the tape after their row of month t − 1
+            self.truth.writeoffs[t] = {name: float(book["default_balance"][written_off & mask].sum()) for name, mask in
+                                       (("tape", np.ones(n, bool)), ("inclusive_smb", book["seg_smb"]),
+                                        ("inclusive_agri", book["seg_agri"]))}
         renewals = self._renewals(_take(book, renewed))
         self.book = _take(book, ~(written_off | matured | prepaid))
 
@@ -254,7 +265,25 @@ class Simulation:
                       & (rng.random(m) < cfg.poverty_household_share))
         line = np.where(poverty_hh, cfg.poverty_loan_max_cny, line)
         return {"borrower": borrower, "btype": btype, "line": line, "is_agri": is_agri | poverty_hh,
-                "county": county, "branch": branch, "poverty_hh": poverty_hh}
+                "county": county, "branch": branch, "poverty_hh": poverty_hh, **self._attributes(btype)}
+
+    def _attributes(self, btype: np.ndarray) -> Book:
+        """Issue 17 (三(四), 三(六)): sector flags and industry of enterprise-type borrowers, farmers in 门类 A,
+        student-loan borrowers among other individuals; from a stream of their own."""
+        cfg, rng, m = self.cfg, self.attr_rng, len(btype)
+        enterprise = np.isin(btype, [TYPES.index(t) for t in ENTERPRISE_TYPES])
+        bits = np.zeros(m, np.int8)
+        for i, flag in enumerate(SECTOR_FLAGS):
+            bits |= ((enterprise & (rng.random(m) < cfg.sector_flag_probs.get(flag, 0.0))) << i).astype(np.int8)
+        industry = np.full(m, -1, np.int8)
+        if cfg.industry_probs:
+            codes = list(cfg.industry_probs)
+            drawn = rng.choice(len(codes), size=m, p=list(cfg.industry_probs.values())).astype(np.int8)
+            industry = np.where(enterprise, drawn, industry).astype(np.int8)
+            if "A" in codes:
+                industry = np.where(btype == TYPES.index("farmer"), codes.index("A"), industry).astype(np.int8)
+        student = (btype == TYPES.index("other_individual")) & (rng.random(m) < cfg.student_loan_share)
+        return {"sectors": bits, "industry": industry, "student": student}
 
     def _new_loans(self, borrowers: Book, t: int, first: np.ndarray) -> Book:
         """Fresh loans (not renewals) for these borrowers, originated on a uniform day of month t."""

@@ -14,20 +14,23 @@ m_t to about 0.005 pp.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+import re
 from pathlib import Path
 
 import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from pucredit.config.reference import LPR_REFORM_DATE
-from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, REPAYMENTS
+from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, INDUSTRY_CODE_PATTERN, REPAYMENTS
 from pucredit.synth.months import month_index
 
 TYPES = tuple(BORROWER_TYPES)
 GUARANTEE_CODES = tuple(GUARANTEES)
 REPAYMENT_CODES = tuple(REPAYMENTS)
 GROUPS = ("inclusive_smb", "inclusive_agri", "other")
+SECTOR_FLAGS = ("is_tech_sme", "is_specialized_sme", "is_green", "is_foreign_trade")  # 三(四), bit i of a borrower
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,14 @@ class BankConfig:
     poverty_household_share: float = 0.0      # of new farmer borrowers in poverty areas
     poverty_loan_max_cny: float = 50_000.0    # amount cap of a micro-loan (5万元（含）以下)
     poverty_loan_terms_months: tuple[int, ...] = (12, 24, 36)  # up to 3 years
+    # 三(四) priority sectors and 三(六) products (issue 17). Borrower attributes drawn from a stream of their own,
+    # so a bank without them gets the same loans as before. Empty or zero: the column is not written.
+    sector_flag_probs: dict[str, float] = dataclasses.field(default_factory=dict)  # is_tech_sme, is_specialized_sme,
+    #   is_green, is_foreign_trade: probability per borrower of an enterprise type (small_micro_enterprise,
+    #   individual_business, micro_owner, other_enterprise)
+    industry_probs: dict[str, float] = dataclasses.field(default_factory=dict)  # GB/T 4754 codes of those borrowers
+    #   (letters or 2-digit codes) and their probabilities, summing to 1; farmers are A, other individuals blank
+    student_loan_share: float = 0.0           # of new other_individual borrowers: their loans are product student_loan
     # 9. totals (docs/data-contract.md §7), used when the tape is not complete
     non_tape_loans_cny: float = 0.0           # loans outside the tape at `start`
     non_tape_growth: float = 0.0              # their annual growth
@@ -160,6 +171,14 @@ class BankConfig:
             problems.append("a partial tape needs non_tape_loans_cny > 0")
         if self.tape_is_complete and self.county_deposits_cny is not None:
             problems.append("county deposits go in the totals file, which only a partial tape has")
+        unknown_flags = set(self.sector_flag_probs) - set(SECTOR_FLAGS)
+        if unknown_flags:
+            problems.append(f"sector_flag_probs: unknown flags {sorted(unknown_flags)} (use {', '.join(SECTOR_FLAGS)})")
+        if self.industry_probs and abs(sum(self.industry_probs.values()) - 1) > 1e-9:
+            problems.append("industry_probs do not sum to 1")
+        bad_codes = [c for c in self.industry_probs if not re.fullmatch(INDUSTRY_CODE_PATTERN, c)]
+        if bad_codes:
+            problems.append(f"industry_probs: {bad_codes} are not GB/T 4754 门类 letters or 2-digit codes")
         if problems:
             raise ValueError(f"BankConfig {self.bank_id}: " + "; ".join(problems))
 

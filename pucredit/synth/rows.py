@@ -6,20 +6,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pucredit.config.policy import Policy
-from pucredit.contract.schema import RISK_CLASSES, TAPE_COLUMNS
+from pucredit.contract.schema import PRODUCTS, RISK_CLASSES, TAPE_COLUMNS
 from pucredit.synth.dgp import PRICING_CODES, Book, scheduled_balance
 from pucredit.synth.months import month_end
-from pucredit.synth.params import GUARANTEE_CODES, REPAYMENT_CODES, TYPES, BankConfig
+from pucredit.synth.params import SECTOR_FLAGS, GUARANTEE_CODES, REPAYMENT_CODES, TYPES, BankConfig
 
 RISK_CODES = tuple(RISK_CLASSES)
+PRODUCT_CODES = tuple(PRODUCTS)
 ID_DIGITS = 9  # loan_id "L" + 9 digits, borrower_id "B" + 9 digits: fixed width, so text order = number order
 TRANSIENT_DPD = (1, 60)  # days past due of a special-mention month that cures
 DPD_CLASS_BOUNDS = (60, 90, 180, 360)  # special_mention from 60 (defaulted), substandard 90, doubtful 180, loss 360
 
 _ARROW_TYPES = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number": pa.float64(),
                 "integer": pa.int32(), "bool": pa.bool_()}
-TAPE_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind], nullable=c.name == "predecessor_loan_id")
+TAPE_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind], nullable=c.name in ("predecessor_loan_id", "industry_code"))
                          for c in TAPE_COLUMNS])
+
+
+def tape_schema(cfg: BankConfig) -> pa.Schema:
+    """The columns a bank's tape has: every contract column but the issue-17 ones its config does not draw."""
+    left_out = set()
+    if not cfg.sector_flag_probs:
+        left_out |= set(SECTOR_FLAGS)
+    if not cfg.industry_probs:
+        left_out.add("industry_code")
+    if not (cfg.student_loan_share or cfg.poverty_household_share):
+        left_out.add("product")
+    return pa.schema([f for f in TAPE_SCHEMA if f.name not in left_out])
 
 
 class Tables:
@@ -36,6 +49,14 @@ class Tables:
         self.poverty_area = np.array([c.is_poverty_area for c in cfg.counties])
         self.county_area = np.array([c.is_county_area for c in cfg.counties])
         self.npl_codes = [RISK_CODES.index(c) for c in policy.npl.risk_classes]
+        self.schema = tape_schema(cfg)
+        self.industries = pa.array(list(cfg.industry_probs) or [""], pa.string())
+        # issue 17: per policy segment with an industry rule, which of the config's industry codes it takes
+        codes = list(cfg.industry_probs)
+        self.industry_segments = {name: np.array([any(c in (rule.industry_codes or ()) for rule in seg.rules)
+                                                  for c in codes] + [False])
+                                  for name, seg in policy.segments.items()
+                                  if any(rule.industry_codes for rule in seg.rules)}
 
     def snapshot(self, book: Book, t: int) -> tuple[pa.Table, dict]:
         """The month's rows as an Arrow table, and the month's balances by segment."""
@@ -86,14 +107,27 @@ class Tables:
             "is_poverty_household": pa.array(book["poverty_hh"]),
             "predecessor_loan_id": pc.if_else(pa.array(book["pred"] > 0), id_text("L", book["pred"]), None),
         }
+        # issue 17 (三(四), 三(六)): borrower attributes, written when the config draws them
+        for i, flag in enumerate(SECTOR_FLAGS):
+            columns[flag] = pa.array((book["sectors"] >> i) & 1 == 1)
+        industry = book["industry"]
+        columns["industry_code"] = pc.if_else(pa.array(industry >= 0), self.industries.take(np.maximum(industry, 0)), None)
+        columns["product"] = _codes(PRODUCT_CODES, np.select([book["poverty_hh"], book["student"]],
+                                                             [PRODUCT_CODES.index("poverty_microloan"),
+                                                              PRODUCT_CODES.index("student_loan")], 0))
+        columns = {name: columns[name] for name in self.schema.names}
         npl = np.isin(risk_class, self.npl_codes)
         masks = {"inclusive_smb": book["seg_smb"], "inclusive_agri": book["seg_agri"],
                  "key_county": self.key_county[county], "poverty_area": self.poverty_area[county],
-                 "poverty_household": book["poverty_hh"], "tape": np.ones(n, bool)}
+                 "poverty_household": book["poverty_hh"], "tape": np.ones(n, bool),
+                 "student_loan": book["student"],
+                 **{f"smb_{flag.removeprefix('is_')}": book["seg_smb"] & ((book["sectors"] >> i) & 1 == 1)
+                    for i, flag in enumerate(SECTOR_FLAGS)},
+                 **{name: book["seg_smb"] & takes[industry] for name, takes in self.industry_segments.items()}}
         stocks = {name: {"balance_cny": float(balance[mask].sum()), "npl_cny": float(balance[mask & npl].sum()),
                          "loans": int(mask.sum())} for name, mask in masks.items()}
         stocks["tape"]["county_area_cny"] = float(balance[self.county_area[county]].sum())
-        return pa.Table.from_pydict(columns, schema=TAPE_SCHEMA), stocks
+        return pa.Table.from_pydict(columns, schema=self.schema), stocks
 
 
 def id_text(prefix: str, numbers: np.ndarray) -> pa.Array:

@@ -8,6 +8,7 @@ import numpy as np
 from pucredit._version import __version__
 from pucredit.config.policy import Policy
 from pucredit.synth.dgp import Simulation
+from pucredit.synth.months import month_text
 from pucredit.synth.params import GROUPS, BankConfig
 from pucredit.synth.rows import id_text
 
@@ -103,6 +104,7 @@ def truth_record(cfg: BankConfig, policy: Policy, sim: Simulation, stocks: dict,
         "renewals": {"renewal_prob": cfg.renewal_prob, "repeat_prob": cfg.repeat_prob, "by_segment": renewals,
                      "chains": renewal_chains(sim)},
         "fees": {"by_segment": fees},
+        "writeoffs_cny": {month_text(t): w for t, w in sorted(truth.writeoffs.items())},  # issue 17
         "volume": {"annual_growth_true": cfg.annual_growth, "ytd_growth": growth, "balance_cny": balances,
                    "npl_cny": npl, "total_loans_cny": total_loans, "total_npl_cny": total_npl},
     }

@@ -18,7 +18,7 @@ from pucredit.contract.errors import InputError, Problem
 from pucredit.synth.dgp import Simulation, scaled
 from pucredit.synth.months import as_dates, month_end, month_index, month_text
 from pucredit.synth.params import DEMO_BANKS, BankConfig
-from pucredit.synth.rows import TAPE_SCHEMA, Tables
+from pucredit.synth.rows import Tables
 from pucredit.synth.truth import truth_record
 
 Progress = Callable[[str], None] | None
@@ -54,8 +54,8 @@ def generate(config: BankConfig, out_dir: str | Path, *, fmt: str = "parquet", p
     stocks: dict[str, dict] = {}
     rows = 0
     tmp_tape = paths["tape"].with_name(paths["tape"].name + ".tmp")
-    writer = (pq.ParquetWriter(tmp_tape, TAPE_SCHEMA, compression="zstd") if fmt == "parquet"
-              else pacsv.CSVWriter(tmp_tape, TAPE_SCHEMA))
+    writer = (pq.ParquetWriter(tmp_tape, tables.schema, compression="zstd") if fmt == "parquet"
+              else pacsv.CSVWriter(tmp_tape, tables.schema))
     try:
         for t in sim.months():
             table, stocks[month_text(t)] = tables.snapshot(sim.book, t)
@@ -69,7 +69,7 @@ def generate(config: BankConfig, out_dir: str | Path, *, fmt: str = "parquet", p
     finally:
         writer.close()
     os.replace(tmp_tape, paths["tape"])
-    totals = _totals(config, stocks)
+    totals = _totals(config, stocks, sim.truth.writeoffs)
     if paths["totals"] is not None:
         _write_totals(paths["totals"], config, totals)
     truth = truth_record(config, policy, sim, stocks, totals, rows, paths)
@@ -85,8 +85,9 @@ def _replace_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _totals(cfg: BankConfig, stocks: dict[str, dict]) -> list[dict]:
-    """Month-end totals (step 9): the tape plus the non-tape book."""
+def _totals(cfg: BankConfig, stocks: dict[str, dict], writeoffs: dict[int, dict[str, float]]) -> list[dict]:
+    """Month-end totals (step 9): the tape plus the non-tape book; write-offs are the tape's (the non-tape book
+    writes nothing off)."""
     out = []
     start = month_index(cfg.start)
     for month, s in stocks.items():
@@ -98,6 +99,7 @@ def _totals(cfg: BankConfig, stocks: dict[str, dict]) -> list[dict]:
         if cfg.county_deposits_cny is not None:
             row["county_loans_cny"] = round(s["tape"]["county_area_cny"] + outside * cfg.non_tape_county_share, 2)
             row["county_deposits_cny"] = round(cfg.county_deposits_cny * (1 + cfg.county_deposit_growth) ** years, 2)
+        row["writeoffs_cny"] = round(writeoffs.get(month_index(month), {}).get("tape", 0.0), 2)  # issue 17
         out.append(row)
     return out
 

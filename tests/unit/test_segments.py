@@ -56,7 +56,7 @@ def test_a_segment_the_tape_cannot_tell_is_not_applicable(write_tape):
     with open_tape(write_tape(ROWS)) as tape:
         segments = registry(load_policy("2024"), tape.columns)
         doc = compute_metrics(tape, "T1", "2024H1")
-    assert segments["poverty_household"].missing == ("is_poverty_household",)
+    assert segments["poverty_household"].missing == ("is_poverty_household", "product")  # flag or product (issue 17)
     assert doc.volume.of("poverty_household", "balance_cny") is None
     assert "is_poverty_household" in doc.volume.notes["poverty_household"]
 

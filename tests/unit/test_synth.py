@@ -28,6 +28,7 @@ from pucredit.config.policy import load_policy
 from pucredit.config.reference import applicable_lpr, load_lpr
 from pucredit.contract.schema import TAPE_COLUMNS
 from pucredit.synth.params import DEMO_CONFIG_DIR, load_config
+from pucredit.synth.rows import tape_schema
 
 ALL_COLUMNS = {c.name for c in TAPE_COLUMNS}
 POLICY = load_policy("2024")
@@ -37,9 +38,10 @@ ARROW = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number"
 # What pucredit/synth/banks/<BANK>.yaml gives the generator: the sha256 of the config as the truth file records
 # it (JSON of every field, integers kept), and the rows of the tape scaled to about SMALL_ROWS. A bank file
 # changes them only on purpose, together with the demo data and the golden metrics.
-DEMO_CONFIG_SHA256 = {"LB01": "73c437ab46012bff7a81bb3193a043f5fe74d5d2d24189125bdcb80aa57feccf",
-                      "CB01": "0fc483c6e0fdd91f11cb6071c6df0a73e1a93d7fc0399c75aec9e2bfa408929c",
-                      "RB01": "8505cefabb21bc6639cf02646d1073defe71c1c9cae1eb73722c5e2aba6ac9da"}
+# issue 17: new config fields (sector flags, industries, student loans) in every config, CB01's and RB01's values
+DEMO_CONFIG_SHA256 = {"LB01": "8857388f8a35e3f347d028e9eafc6c548e2783f4f6a0d50da269510b9a1d9106",
+                      "CB01": "0704ed23ad8c61ab877b5c9da70dcb824498f27713c9619779c678cd67863d32",
+                      "RB01": "e7e7be970e79c332279cbf9534d00b99f5173b0948318fffdb456f6fe902e539"}
 SMALL_TAPE_ROWS = {"LB01": 31_272, "CB01": 29_954, "RB01": 28_788}
 
 
@@ -87,9 +89,13 @@ def test_same_seed_gives_identical_bytes(small, tmp_path):
 def test_every_contract_column_with_its_parquet_type(small):
     for config, paths in small.values():
         schema = pq.read_schema(paths["tape"])
-        assert schema.names == [c.name for c in TAPE_COLUMNS]
+        # every contract column, but the issue-17 ones the bank's config does not draw
+        assert schema.names == [c.name for c in TAPE_COLUMNS if c.name in tape_schema(config).names]
+        assert {c.name for c in TAPE_COLUMNS} - set(schema.names) <= {
+            "industry_code", "is_tech_sme", "is_specialized_sme", "is_green", "is_foreign_trade", "product"}
         for col in TAPE_COLUMNS:
-            assert schema.field(col.name).type == ARROW[col.kind], col.name
+            if col.name in schema.names:
+                assert schema.field(col.name).type == ARROW[col.kind], col.name
         assert pq.ParquetFile(paths["tape"]).metadata.num_row_groups == 70  # one per month end, 2019-09..2025-06
 
 
@@ -264,7 +270,7 @@ def test_totals_file(small):
     config, paths = small["RB01"]
     totals = pd.read_csv(paths["totals"], dtype={"bank_id": str})
     assert list(totals.columns) == ["bank_id", "as_of", "total_loans_cny", "total_npl_cny",
-                                    "county_loans_cny", "county_deposits_cny"]
+                                    "county_loans_cny", "county_deposits_cny", "writeoffs_cny"]
     tape = sql(f"""SELECT strftime(as_of, '%Y-%m-%d') AS as_of, sum(balance_cny) AS balance
                    FROM read_parquet('{paths['tape']}') GROUP BY ALL ORDER BY 1""")
     assert list(totals["as_of"]) == list(tape["as_of"])
@@ -274,7 +280,7 @@ def test_totals_file(small):
     assert (totals["total_npl_cny"] < totals["total_loans_cny"]).all()
     assert (totals["county_loans_cny"] <= totals["total_loans_cny"]).all()
     lb_totals = pd.read_csv(small["LB01"][1]["totals"])
-    assert list(lb_totals.columns) == ["bank_id", "as_of", "total_loans_cny", "total_npl_cny"]
+    assert list(lb_totals.columns) == ["bank_id", "as_of", "total_loans_cny", "total_npl_cny", "writeoffs_cny"]
     assert small["CB01"][1]["totals"] is None
 
 
@@ -330,7 +336,7 @@ def test_bank_files_follow_the_contract():
         assert f'bank_id: "{bank_id}"' in text  # quoted, so codes stay text
         data = yaml.safe_load(text)
         expected = {"bank_id", "name", "tape", "policy", "lang"} | (set() if config.tape_is_complete else {"totals"})
-        assert expected <= set(data) <= expected | {"category", "npl_target_ratio", "targets"} and "category" in data
+        assert expected <= set(data) <= expected | {"category", "npl_target_ratio", "targets", "outlets"} and "category" in data
         assert data["name"] == config.name and data["policy"] == "2024" and data["lang"] == "zh"
         paths = synth.output_paths(config, DEMO_DIR)
         assert (path.parent / data["tape"]).resolve() == paths["tape"].resolve()

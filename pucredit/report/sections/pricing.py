@@ -12,6 +12,7 @@ import pandas as pd
 
 from pucredit.analyses import pricing
 from pucredit.config import reference
+from pucredit.engine.segments import ungrouped
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yuan_100m
 from pucredit.report.labels import catalogue, label, value_label
@@ -82,7 +83,7 @@ def new_rates(r: Report) -> Section:
              t("pr_col_loans"): f"{p.of(name, 'new_loans'):,}",
              t("pr_col_amount"): yuan_100m(p.of(name, "new_amount_cny")),
              t("pr_col_rate"): num(p.of(name, "new_rate_pct")),
-             t("pr_col_spread"): num(p.of(name, "new_spread_pp"))} for name in r.bank.segments]
+             t("pr_col_spread"): num(p.of(name, "new_spread_pp"))} for name in ungrouped(r.bank.segments)]
     table = Table(t("pr_rates_caption"), pd.DataFrame(rows), note=t("pr_rates_missing_note"))
     return Section(finding, tables=(table,), figures=(_rates_chart(r),), notes=(fixed_rate_note(r, loans),))
 
@@ -174,7 +175,7 @@ def passthrough(r: Report) -> Section:
         finding = (label("pr_pass_finding_no_half_life", r.lang, **values) if main.half_life_months is None else
                    label("pr_pass_finding", r.lang, half_life=num(main.half_life_months, 1), **values))
     fits = {**pricing.passthrough_by_segment(r.bank, r.period), "inclusive_smb": main}
-    names = [*r.bank.segments, "all"]
+    names = [*ungrouped(r.bank.segments), "all"]
     events = pricing.lpr_event_view(pricing.monthly_new_rates(r.bank, r.period.end), r.tape.lpr)
     if events.empty and all(fits[name].long_run is None for name in names):
         return Section(finding)  # no segment can be estimated and no LPR change to look at: the one line says why
