@@ -27,6 +27,7 @@ body { font-family: %(stack)s; }
 /* the class twice: above the template's :not(.jp-RenderedMarkdown) rule that right-aligns every cell */
 .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon th { text-align: left; vertical-align: top; }
 .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon td.num, .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.jp-RenderedHTMLCommon td.num { white-space: nowrap; }
 .jp-RenderedHTMLCommon table caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.3em 0; }
 .jp-RenderedHTMLCommon img, .jp-OutputArea-output img { max-width: 100%%; height: auto; }
 .pucredit-note { color: #555; font-size: 0.9em; }
@@ -42,7 +43,7 @@ nav.pucredit-nav [aria-current] { color: #222; font-weight: 600; white-space: no
   .jp-Cell, .jp-OutputArea-output, .jp-RenderedHTMLCommon { padding: 0; overflow: visible !important; }
   .jp-RenderedHTMLCommon table, .jp-RenderedImage, .jp-OutputArea-output img, figure, tr { break-inside: avoid; }
   .jp-RenderedHTMLCommon table { font-size: 8.5pt; max-width: 100%%; }
-  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { word-break: break-word; }
+  .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon th { padding: 0.25em 0.4em; overflow-wrap: break-word; }
   .jp-RenderedHTMLCommon h1, .jp-RenderedHTMLCommon h2, .jp-RenderedHTMLCommon h3 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }
 }

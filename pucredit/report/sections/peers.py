@@ -41,6 +41,9 @@ class PeerReport:
 def setup(**parameters) -> PeerReport:
     """Check the peer notebook's parameters and load every bank's metrics.json for the period (the demo banks'
     when ``root`` is empty); anonymised, letters replace bank ids and earlier letters in ``key_file`` are kept."""
+    from pucredit.report.context import refuse_unknown_parameters
+
+    refuse_unknown_parameters()
     params = peers.check_parameters(**parameters)
     frame = peers.load(params.root or peers.demo_root(params.period), params.period)
     key = None
