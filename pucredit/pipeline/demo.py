@@ -13,7 +13,7 @@ from pucredit.analyses.peers import run_peers
 from pucredit.synth import DEMO_BANKS, build_demo
 
 
-def run_demo(period: str, jobs: int, out: Path) -> int:
+def run_demo(period: str, jobs: int, out: Path, anonymous: bool = False) -> int:
     """Deterministic demo data (pucredit.synth), the batch over the demo banks, then their peer comparison."""
     build_demo(DEMO_DIR, BANKS_DIR, progress=lambda text: print(text, file=sys.stderr))
     manifest = run_batch([BANKS_DIR / f"{bank_id}.yaml" for bank_id in DEMO_BANKS], period, out, jobs=jobs)
@@ -25,6 +25,6 @@ def run_demo(period: str, jobs: int, out: Path) -> int:
     if failed(manifest):
         print(f"front page: {root / INDEX}")
         return 1
-    print(f"peer comparison: {run_peers(out, period)}")  # rewrites the front page with the peer report's link
+    print(f"peer comparison: {run_peers(out, period, anonymous=anonymous)}")  # rewrites the front page with the peer report's link
     print(f"front page: {root / INDEX}  (open it in a browser)")
     return 0

@@ -96,6 +96,14 @@ def collect(root: Path, results: list[dict] = ()) -> dict[str, dict[str, dict]]:
     return banks
 
 
+def bank_names(root: str | Path, period: str) -> dict[str, str]:
+    """bank_id -> the bank's name for the reports of ``period`` under ``root`` (the manifest's bank files, else the
+    report pages' titles); banks whose name is not known are left out. metrics.json carries no name."""
+    rows = collect(Path(root).resolve()).get(period, {})
+    names = {bank_id: _bank_info(row["entry"], row["folder"])[0] for bank_id, row in rows.items()}
+    return {bank_id: name for bank_id, name in names.items() if name}
+
+
 def _targets_cells(folder: Path | None, lang: str) -> list[str]:
     from pucredit.analyses.document import read_metrics
     from pucredit.analyses.peers import TARGETS, bank_targets
