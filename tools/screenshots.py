@@ -4,7 +4,8 @@ the reports"): headless Chromium (apt package ``chromium``), full page height, a
     python tools/screenshots.py ROOT OUTDIR [--bank RB01] [--period 2025H1] [--width 1280] [--pdf]
 
 writes OUTDIR/index.png and OUTDIR/<bank>_<report>.png; with ``--pdf`` also OUTDIR/<bank>_<period>.pdf, the
-bank's reports printed to A4 in reading order (the print stylesheet), one file. Nothing here runs in CI.
+bank's reports printed to A4 in reading order (the print stylesheet), one file. Nothing here runs in CI; the
+pipeline itself makes no PDF (a report root must not need a browser).
 """
 from __future__ import annotations
 
@@ -79,25 +80,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_pdf(pages: list[Path], pdf: Path) -> Path:
-    """The pages printed to A4 by Chromium one by one, then joined in order (pypdf when installed; else one
-    PDF per page beside ``pdf``)."""
-    parts = []
-    for page in pages:
-        part = pdf.with_name(f"{pdf.stem}_{page.stem}.pdf")
-        chromium("--no-pdf-header-footer", f"--print-to-pdf={part.resolve()}", "--virtual-time-budget=10000",
-                 page.resolve().as_uri())
-        parts.append(part)
-    try:
-        from pypdf import PdfWriter
-    except ImportError:
-        return pdf.parent
-    writer = PdfWriter()
-    for part in parts:
-        writer.append(str(part))
-    with pdf.open("wb") as out:
-        writer.write(out)
-    for part in parts:
-        part.unlink()
+    """The pages printed to one A4 PDF in order: their bodies joined into one document (each report from a new
+    page, the first page's stylesheet, a font subset for the whole), printed once by Chromium."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from pucredit.report.pages import font_face
+
+    texts = [p.read_text(encoding="utf-8") for p in pages]
+    head = re.sub(r"@font-face \{[^}]*\}\n?", "", texts[0].split("<body", 1)[0])
+    bodies = [re.search(r"<body\b[^>]*>(.*)</body>", t, re.S).group(1) for t in texts]
+    joined = "".join(f'<div style="break-before: page">{b}</div>' if i else b for i, b in enumerate(bodies))
+    document = head.replace("</head>", f"<style>{font_face(joined)}</style></head>", 1)
+    document += f'<body class="jp-Notebook">{joined}</body></html>'
+    with tempfile.TemporaryDirectory(prefix="pucredit-print-") as scratch:
+        combined = Path(scratch) / "reports.html"
+        combined.write_text(document, encoding="utf-8")
+        chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf.resolve()}", "--virtual-time-budget=20000",
+                 combined.as_uri(), timeout=600)
     return pdf
 
 
