@@ -3,7 +3,7 @@ the reports"): headless Chromium (apt package ``chromium``), full page height, a
 
     python tools/screenshots.py ROOT OUTDIR [--bank RB01] [--period 2025H1] [--width 1280] [--pdf]
 
-writes OUTDIR/index.png and OUTDIR/<bank>_<report>.png; with ``--pdf`` also OUTDIR/<bank>_<period>.pdf, the
+writes OUTDIR/index.png, OUTDIR/<bank>_<report>.png and OUTDIR/peers.png (when the period has a peer report); with ``--pdf`` also OUTDIR/<bank>_<period>.pdf, the
 bank's reports printed to A4 in reading order (the print stylesheet), one file. Nothing here runs in CI; the
 pipeline itself makes no PDF (a report root must not need a browser).
 """
@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         png = args.outdir / f"{args.bank}_{page.stem}.png"
         screenshot(page, png, args.width)
         print(png)
+    peers = args.root / "_peers" / args.period / "peers.html"
+    if peers.is_file():
+        screenshot(peers, args.outdir / "peers.png", args.width)
+        print(args.outdir / "peers.png")
     if args.pdf:
         print(print_pdf(pages, args.outdir / f"{args.bank}_{args.period}.pdf"))
     return 0

@@ -199,6 +199,8 @@ table.pucredit-index th, table.pucredit-index td { border-bottom: 1px solid #d0d
 table.pucredit-index th { background: #f6f7f9; font-weight: 600; }
 table.pucredit-index a { color: #1a5fb4; white-space: nowrap; margin-right: 0.8em; line-height: 1.9; }
 .met { color: #1e7b34; } .missed { color: #b42318; font-weight: 600; } .nb { color: #777; }
+.met, .missed, .nb, [class^="status-"] { white-space: nowrap; }
+table.pucredit-index td:first-child { min-width: 9em; }
 .status-failed, .status-bad_input { color: #b42318; font-weight: 600; } .status-pending { color: #9a6700; }
 .error { color: #555; word-break: break-word; }
 """

@@ -49,8 +49,9 @@ nav.pucredit-nav [aria-current] { color: #222; font-weight: 600; white-space: no
 }
 """ % {"stack": FONT_STACK}
 
-_NUMBER = re.compile(r"^[+\-−]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*(%|％|pp|‰|个百分点|倍|x)?"
-                     r"(\s*[（(](第\d+|#\d+)[）)])?$")
+_FIGURE = r"[+\-−]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
+_NUMBER = re.compile(rf"^{_FIGURE}\s*(%|％|pp|‰|个百分点|倍|x)?"
+                     rf"(\s*[（(](第\d+|#\d+|{_FIGURE})[）)]|\s*\[{_FIGURE}, {_FIGURE}\])?$")  # a rank, p-value or CI after it
 _BLANK = {"", "—", "-", "–"}
 _TABLE = re.compile(r"<table\b.*?</table>", re.S | re.I)
 _ROW = re.compile(r"<tr\b[^>]*>.*?</tr>", re.S | re.I)

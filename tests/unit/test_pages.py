@@ -59,3 +59,8 @@ def test_font_covers_exactly_the_page_characters():
     assert {ord(c) for c in cjk} <= cmap
     assert cmap - {ord(c) for c in cjk} <= set(range(0x7F))  # nothing beyond what the page shows
     assert font_face("<html><body>ASCII only</body></html>") == ""
+
+
+def test_a_figure_with_its_interval_or_p_value_is_a_number():
+    assert all(is_number(x) for x in ("0.85 [0.79, 0.91]", "10.7 (0.000)", "-0.30 [-0.43, -0.16]"))
+    assert not any(is_number(x) for x in ("70 / 12", "2, 1", "1.2 [a]"))

@@ -133,7 +133,8 @@ def pricing_and_headroom(frame: pd.DataFrame, lang: str) -> Section:
     notes = (label("peer_missing_note", lang),) if frame[list(RANKED)].isna().any().any() else ()
     figures = []
     drawn = [(c, colour) for c, colour in CHARTED if frame[c].notna().any()]
-    fig, axes = plt.subplots(1, len(drawn), figsize=(4 * len(drawn), 3.8), squeeze=False)
+    height = max(3.8, 1.6 + 0.32 * len(frame))  # a bar per bank, each name readable
+    fig, axes = plt.subplots(1, len(drawn), figsize=(4 * len(drawn), height), squeeze=False)
     for ax, (column, colour) in zip(axes[0], drawn):
         values = frame[column].dropna().sort_values()
         ax.barh([_chart_text(b) for b in values.index], values.to_numpy() * (100 if column.endswith("share") else 1),
@@ -141,7 +142,6 @@ def pricing_and_headroom(frame: pd.DataFrame, lang: str) -> Section:
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(_title(column, lang), fontsize=10)
         ax.set_xlabel(label("peer_axis_pct" if column.endswith("share") else "peer_axis_pp", lang))
-        ax.set_ylabel(label("peer_bank", lang))
     fig.tight_layout()
     figures.append(fig)
     sep = "；" if lang == "zh" else "; "
@@ -169,9 +169,11 @@ def distributions(frame: pd.DataFrame, lang: str) -> Section:
             ax.boxplot([d.to_numpy() for d in data], orientation="horizontal", widths=0.5)
         for i, values in enumerate(data, start=1):
             ax.scatter(values.to_numpy(), [i] * len(values), color=plotting.COLORS["inclusive_smb"], zorder=3, s=24)
-            if few:  # a dot per bank, named: a box of three or four values says nothing
-                for bank, v in values.items():
-                    ax.annotate(_chart_text(bank), (v, i), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=8)
+            if few:  # a dot per bank, named: a box of three or four values says nothing; names above and
+                # below in turn (by value), so that two banks close together do not write over each other
+                for k, (bank, v) in enumerate(values.sort_values().items()):
+                    ax.annotate(_chart_text(bank), (v, i), xytext=(0, 6 if k % 2 == 0 else -7), textcoords="offset points",
+                                ha="center", va="bottom" if k % 2 == 0 else "top", fontsize=8)
         ax.set_yticks(range(1, len(shown) + 1), [label(c, lang) for c in shown])
         ax.set_ylim(0.5, len(shown) + 0.7)
         ax.axvline(0, color="black", linewidth=0.8)
