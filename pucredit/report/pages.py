@@ -27,7 +27,7 @@ body { font-family: %(stack)s; }
 /* the class twice: above the template's :not(.jp-RenderedMarkdown) rule that right-aligns every cell */
 .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon th { text-align: left; vertical-align: top; }
 .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon td.num, .jp-RenderedHTMLCommon.jp-RenderedHTMLCommon th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.jp-RenderedHTMLCommon td.num { white-space: nowrap; }
+.jp-RenderedHTMLCommon td.num, .jp-RenderedHTMLCommon td.code { white-space: nowrap; }
 .jp-RenderedHTMLCommon table caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.3em 0; }
 .jp-RenderedHTMLCommon img, .jp-OutputArea-output img { max-width: 100%%; height: auto; }
 .pucredit-note { color: #555; font-size: 0.9em; }
@@ -53,6 +53,7 @@ _FIGURE = r"[+\-−]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
 _NUMBER = re.compile(rf"^{_FIGURE}\s*(%|％|pp|‰|个百分点|倍|x)?"
                      rf"(\s*[（(](第\d+|#\d+|{_FIGURE})[）)]|\s*\[{_FIGURE}, {_FIGURE}\])?$")  # a rank, p-value or CI after it
 _BLANK = {"", "—", "-", "–"}
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/:]{1,19}$")  # a month, branch or county code: never broken
 _TABLE = re.compile(r"<table\b.*?</table>", re.S | re.I)
 _ROW = re.compile(r"<tr\b[^>]*>.*?</tr>", re.S | re.I)
 _CELL = re.compile(r"<(td|th)\b([^>]*)>(.*?)</\1>", re.S | re.I)
@@ -68,7 +69,8 @@ def is_number(text: str) -> bool:
 
 def align_numbers(page: str) -> str:
     """Mark the cells of number columns (every filled cell a number; headers included) with class ``num``;
-    other columns stay left-aligned. A table with merged cells is marked cell by cell."""
+    other columns stay left-aligned, and short codes (2025-01, RB01-520502-02) are marked ``code`` so that a
+    narrow page never breaks them. A table with merged cells is marked cell by cell."""
     return _TABLE.sub(lambda m: _align_table(m.group(0)), page)
 
 
@@ -91,13 +93,14 @@ def _align_table(table: str) -> str:
         def cell(m: re.Match) -> str:
             i = next(index)
             number = (i in numeric) if not merged else (m.group(1).lower() == "td" and is_number(m.group(3)))
-            if not number:
+            kind = "num" if number else "code" if _CODE.match(_TAG.sub("", m.group(3)).strip()) else None
+            if kind is None:
                 return m.group(0)
             attrs = m.group(2)
             if re.search(r'\bclass="', attrs):
-                attrs = re.sub(r'\bclass="', 'class="num ', attrs, count=1)
+                attrs = re.sub(r'\bclass="', f'class="{kind} ', attrs, count=1)
             else:
-                attrs += ' class="num"'
+                attrs += f' class="{kind}"'
             return f"<{m.group(1)}{attrs}>{m.group(3)}</{m.group(1)}>"
 
         return _CELL.sub(cell, row.group(0))

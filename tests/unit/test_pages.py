@@ -19,7 +19,7 @@ def test_numbers_right_text_left():
     out = align_numbers(PAGE)
     assert '<th class="num">余额（亿元）</th>' in out and "<th>业务类别</th>" in out
     assert '<td class="num">1,234.56</td>' in out and '<td class="num">—</td>' in out
-    assert "<td>各项贷款</td>" in out and "<td>520502</td>" in out  # text and codes stay left
+    assert "<td>各项贷款</td>" in out and "<td class=\"code\">520502</td>" in out  # text and codes stay left
     assert all(is_number(x) for x in ("3.95", "-1.56%", "+0.12", "1,234", "3.21（第1）", "2.5 pp"))
     assert not any(is_number(x) for x in ("2025-01", "RB01", "520502", "0102", "否", ""))
 
