@@ -9,13 +9,14 @@ export SM_FORMULA_ENGINE := formulaic
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+$(VENV)/.installed: pyproject.toml requirements.lock etc/ipython/ipython_kernel_config.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 	  { echo "needs Python 3.11 (found $$($(PYTHON) --version)); set PYTHON=/path/to/python3.11"; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==25.3"
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
+	mkdir -p $(VENV)/etc/ipython && cp etc/ipython/ipython_kernel_config.py $(VENV)/etc/ipython/
 	touch $@
 
 # The demo banks' tapes, built deterministically by pucredit.synth (rebuilt when the generator changes).

@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--period", required=True)
     p.add_argument("--out", default=None, help="report folder (default ROOT/_peers/<period>)")
     p.add_argument("--anonymise", action="store_true",
-                   help="bank ids become letters; the key is written to peers_key.csv beside the report")
+                   help="banks are shown as letters, not by name and id; the key is written to "
+                                                        "<period>.peers_key.csv beside the report folder")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--timeout", type=_at_least(1), default=600, help="seconds allowed per notebook cell")
 
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--period", default="2025H1")
     p.add_argument("--jobs", type=_at_least(1), default=2)
     p.add_argument("--out", default=None, help="report root (default reports/)")
+    p.add_argument("--anonymise", action="store_true", help="the peer report shows letters instead of bank names")
     return parser
 
 
@@ -247,7 +249,7 @@ def cmd_demo(args) -> int:
     from pucredit.pipeline.demo import run_demo
     from pucredit.config.paths import REPORTS_DIR
 
-    return run_demo(args.period, args.jobs, Path(args.out) if args.out else REPORTS_DIR)
+    return run_demo(args.period, args.jobs, Path(args.out) if args.out else REPORTS_DIR, anonymous=args.anonymise)
 
 
 COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "batch": cmd_batch, "peers": cmd_peers, "synth": cmd_synth, "demo": cmd_demo}

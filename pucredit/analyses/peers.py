@@ -152,18 +152,27 @@ def load(root: str | Path, period: str) -> pd.DataFrame:
                "pucredit_version": metrics.provenance.pucredit_version,
                "totals_source": metrics.provenance.totals_source}
         row.update({name: metrics.value(path_) for name, (path_, _) in MEASURES.items()})
-        for target, (met, gap) in TARGETS.items():
-            row[f"{target}_met"] = metrics.value(met)
-            if isinstance(gap, tuple):
-                a, b = metrics.value(gap[0]), (metrics.value(gap[1]) if gap[1] else 0.0)
-                row[f"{target}_gap_pp"] = None if a is None or b is None else (a - b) * 100
-            else:
-                row[f"{target}_gap_pp"] = metrics.value(gap)
+        for target, (met, gap) in bank_targets(metrics).items():
+            row[f"{target}_met"], row[f"{target}_gap_pp"] = met, gap
         rows.append(row)
     frame = pd.DataFrame(rows)
     numeric = [c for c in frame.columns if c in MEASURES or c.endswith("_gap_pp")]
     frame[numeric] = frame[numeric].astype("float64")
     return frame.set_index("bank_id").sort_index()
+
+
+def bank_targets(metrics) -> dict[str, tuple[bool | None, float | None]]:
+    """One bank's targets (a MetricsDocument): met (None when the target does not bind it or it has no such
+    book) and the gap in pp, as the peer report and the front page (pucredit.pipeline.index) show them."""
+    out = {}
+    for target, (met, gap) in TARGETS.items():
+        if isinstance(gap, tuple):
+            a, b = metrics.value(gap[0]), (metrics.value(gap[1]) if gap[1] else 0.0)
+            value = None if a is None or b is None else (a - b) * 100
+        else:
+            value = metrics.value(gap)
+        out[target] = (metrics.value(met), value)
+    return out
 
 
 def targets(frame: pd.DataFrame) -> pd.DataFrame:
@@ -252,6 +261,7 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
     is never replaced."""
     from pucredit.config.periods import parse_period
     from pucredit.pipeline.folders import remove_abandoned, replace_folder, working_folder
+    from pucredit.pipeline.index import INDEX, report_nav, write_index
     from pucredit.pipeline.run import execute_notebook, export_html, report_title
 
     period = parse_period(period).label
@@ -272,10 +282,14 @@ def run_peers(root: str | Path, period: str, out: str | Path | None = None, *, a
         execute_notebook(PEERS_NOTEBOOK, executed, {
             "root": str(root), "period": period, "anonymise": anonymous, "lang": lang, "export_dir": str(staging),
             "key_file": str(key) if anonymous and key.is_file() else ""}, timeout)
-        export_html(executed, executed.with_suffix(".html"), report_title(executed, "", period).lstrip(" ·"))
+        home = target == root / PEERS_FOLDER / period  # its nav leads back to the root's front page
+        export_html(executed, executed.with_suffix(".html"), report_title(executed, "", period).lstrip(" ·"), lang,
+                    report_nav(lang, [], None, f"../../{INDEX}") if home else "")
         if anonymous:  # the key leaves the folder that is circulated (it holds the earlier entries too)
             (staging / KEY_FILE).replace(key)
         replace_folder(staging, target)
+        if home:
+            write_index(root)
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)

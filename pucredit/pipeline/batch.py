@@ -8,6 +8,7 @@ re-runs just the banks the previous manifest marked as not ok.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
@@ -19,6 +20,7 @@ from pathlib import Path
 from pucredit.contract.errors import AnalysisError, InputError, Problem
 from pucredit.config.paths import write_text_atomic
 from pucredit.ownership import owner
+from pucredit.pipeline.index import write_index
 from pucredit.pipeline.run import (NotebookOutcome, PreparedBank, RunResult, executed_name, finish_bank, prepare_bank,
                                    report_notebooks, run_report_notebook)
 
@@ -241,6 +243,8 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
             write_manifest(root, manifest)
         except OSError as exc:  # a full disk or a read-only root: exit 1 with the cause, not a traceback
             raise AnalysisError(f"cannot write the manifest {root / MANIFEST}: {exc.strerror or exc}") from None
+        with contextlib.suppress(OSError):  # the front page follows the manifest; the manifest is the record
+            write_index(root)
 
     record()  # before any bank starts: a root that cannot take the manifest ends the batch here
 

@@ -26,6 +26,7 @@ from pucredit.config.banks import load_bank
 from pucredit.contract.errors import InputError
 from pucredit.config.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from pucredit.pipeline.folders import inside, remove_abandoned, replace_folder, working_folder
+from pucredit.pipeline.index import INDEX, report_nav, write_index
 
 FAILURES = "_failures"
 AUDITS = "_audit"  # audit samples: outside the report folder, which a re-run replaces, and never overwritten
@@ -139,9 +140,12 @@ def _any_cell_ran(notebook: Path) -> bool:
                for c in cells if c.cell_type == "code")
 
 
-def export_html(notebook: Path, target: Path, title: str) -> None:
+def export_html(notebook: Path, target: Path, title: str, lang: str = "zh", nav: str = "") -> None:
     """HTML without code cells or prompts, figures embedded as data, no script from the internet; the page
-    is titled ``title`` (bank, report and period) and every figure has alt text."""
+    is titled ``title`` (bank, report and period), every figure has alt text, and it is dressed for reading
+    and print with the navigation bar ``nav`` (pucredit.report.pages)."""
+    from pucredit.report.pages import dress
+
     import html as html_escape
     import re
 
@@ -163,7 +167,7 @@ def export_html(notebook: Path, target: Path, title: str) -> None:
     figures = iter(range(1, 10_000))
     body = re.sub(r'<img(?![^>]*\balt="[^"]+[^"]*")( alt="[^"]*")?', lambda m: f'<img alt="{html_escape.escape(title)}: '
                   f'{next(figures)}"', body)
-    target.write_text(_offline(body), encoding="utf-8")
+    target.write_text(dress(_offline(body), lang, nav), encoding="utf-8")
 
 
 def report_title(executed: Path, who: str, period: str) -> str:
@@ -331,9 +335,12 @@ def run_report_notebook(prepared: PreparedBank, source: Path, timeout: int | Non
         execute_notebook(source, executed, {**prepared.parameters, **exports}, timeout)
     except Exception as exc:
         return NotebookOutcome(executed.name, *(_timeout_details(exc, executed, timeout) or _failure_details(exc)))
+    lang = prepared.parameters.get("lang") or "zh"
+    pages = [f"{s.stem}.html" for s in report_notebooks()]
     try:
         export_html(executed, executed.with_suffix(".html"),
-                    report_title(executed, prepared.who, prepared.result.period))
+                    report_title(executed, prepared.who, prepared.result.period), lang,
+                    report_nav(lang, pages, f"{source.stem}.html", f"../../{INDEX}"))
     except OSError as exc:  # a full disk or a read-only root: the bank fails, with the cause, nothing half-done
         return NotebookOutcome(executed.name, None, f"HTML export failed: {exc}")
     return NotebookOutcome(executed.name)
@@ -387,7 +394,7 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
     """
     prepared = prepare_bank(bank_yaml, period, out_root, progress=progress)
     if isinstance(prepared, RunResult):
-        return prepared
+        return _indexed(out_root, prepared)
     outcomes = []
     try:
         for source in notebooks or report_notebooks():
@@ -398,4 +405,13 @@ def run_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPORTS_
         shutil.rmtree(prepared.staging, ignore_errors=True)
         shutil.rmtree(prepared.context, ignore_errors=True)
         raise
-    return finish_bank(prepared, outcomes)
+    return _indexed(out_root, finish_bank(prepared, outcomes))
+
+
+def _indexed(out_root: str | Path, result: RunResult) -> RunResult:
+    """The root's front page rewritten with this run's result; a page that cannot be written is not the
+    run's failure (its report is in place)."""
+    if Path(out_root).is_dir():
+        with contextlib.suppress(OSError):
+            write_index(out_root, [result.to_dict()])
+    return result

@@ -56,6 +56,44 @@ class NotebookParameters(BaseModel):
         return value
 
 
+PAPERMILL_CELL = "# Parameters\n"  # how papermill's Python translator opens the cell it injects
+
+
+def refuse_unknown_parameters() -> None:
+    """A parameter papermill injected (``-p``/``-r NAME VALUE``) that the notebook's parameters cell does not
+    declare is refused, naming it and the accepted names: papermill itself only warns and runs the defaults
+    (a misspelt ``-r bank_fil RB01`` would report the default bank). Papermill runs the parameters cell, then
+    its injected cell, so both are the last two such entries of the kernel's input history (``In``); outside
+    papermill (JupyterLab, nbval) there is no injected cell and nothing to check."""
+    import ast
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    history = list(shell.user_ns.get("In", [])) if shell is not None else []
+    injected = [i for i, source in enumerate(history) if i > 0 and source.startswith(PAPERMILL_CELL)]
+    if not injected:
+        return
+
+    def names(source: str) -> list[str]:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return []
+        targets = [t for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                   for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
+        return [t.id for t in targets if isinstance(t, ast.Name)]
+
+    declared = names(history[injected[-1] - 1])
+    unknown = [name for name in names(history[injected[-1]]) if name not in declared]
+    if unknown:
+        from pucredit.contract.errors import InputError, Problem
+
+        raise InputError([Problem(file="notebook parameters", rule="unknown_parameter", column=name,
+                                  message="this notebook has no such parameter (misspelt?)",
+                                  accepted=", ".join(declared)) for name in unknown])
+
+
 def check_parameters(**params) -> NotebookParameters:
     return check_model(NotebookParameters, params, "bank_file (text), period (2024, 2024H1, 2024Q3, 2024-05), "
                                                    "lang (zh or en), policy (year or file), context (a folder)")
@@ -139,6 +177,7 @@ def setup(bank_file: str, period: str, lang: str = "", policy: str = "", context
     With ``context`` (a folder ``pucredit run`` prepared), the tape is the validated copy there and the
     metrics the run's own metrics.json: no notebook reads or validates the tape again.
     """
+    refuse_unknown_parameters()
     params = check_parameters(bank_file=bank_file, period=period, lang=lang, policy=policy, context=context)
     bank_file = load_bank(bank_file_path(params.bank_file))
     period = parse_period(params.period)

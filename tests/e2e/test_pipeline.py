@@ -194,7 +194,7 @@ def test_report_folder_holds_exactly_the_report(good_report):
     assert {p.name for p in target.iterdir()} == expected_files()
     assert [p.name for p in (root / BANK).iterdir()] == [PERIOD]  # no staging or .old folder beside it
     # no _failures; the audit sample lives outside the report folder, which a re-run replaces
-    assert sorted(p.name for p in root.iterdir()) == sorted(["_audit", BANK])
+    assert sorted(p.name for p in root.iterdir()) == sorted(["_audit", BANK, "index.html"])
     assert [p.name for p in (root / "_audit" / BANK / PERIOD).iterdir()] == [f"audit_sample_{BANK}_{PERIOD}.csv"]
 
 
@@ -521,6 +521,20 @@ def test_batch_manifest_lists_every_bank(first_batch):
     assert (bad["status"], bad["bank_file"], bad["report_dir"]) == ("bad_input", str(first_batch["bad"]), None)
     assert "rb01_broken.csv" in bad["error"] and "balance_cny" in bad["error"] and bad["seconds"] >= 0
     assert not (root / "RB01").exists()
+
+
+def test_batch_front_page_and_report_navigation(first_batch):
+    root = first_batch["root"]
+    page = (root / "index.html").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"<small>(\w+)</small></td><td>(.*?)</tr>", page, re.S))
+    assert set(rows) == {BANK, "RB01"} and "输入有误" in rows["RB01"] and "href" not in rows["RB01"]
+    for nb in report_notebooks():
+        assert f'href="{BANK}/{PERIOD}/{nb.stem}.html"' in rows[BANK]
+    assert re.search(r"(达标|未达标|不适用)", rows[BANK])
+    report = (root / BANK / PERIOD / "02_pricing.html").read_text(encoding="utf-8")
+    nav = re.search(r'<nav class="pucredit-nav".*?</nav>', report, re.S).group(0)
+    assert '<a href="../../index.html">' in nav and '<a href="01_volume.html">' in nav and 'aria-current="page"' in nav
+    assert (root / BANK / PERIOD / "01_volume.html").is_file() and "@font-face" in report
 
 
 def test_batch_progress_is_timestamped_lines_off_a_terminal(first_batch):

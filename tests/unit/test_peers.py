@@ -160,3 +160,23 @@ def test_peer_parameters_are_checked(params, column):
     with pytest.raises(InputError) as err:
         peers.check_parameters(**params)
     assert err.value.problems[0].column == column
+
+
+def test_peers_show_bank_names_escaped_unless_anonymised(demo_root, tmp_path):
+    import html
+
+    from pucredit.report.sections import peers as sections
+
+    root = tmp_path / "root"
+    shutil.copytree(demo_root, root)
+    hostile = '<b>$x$</b> "银行"'
+    (root / "RB01" / PERIOD / "01_volume.html").write_text(
+        f"<html lang=\"zh-Hans\"><head><title>{html.escape(hostile)}（RB01） · 01 · {PERIOD}</title>", encoding="utf-8")
+    report = sections.setup(root=str(root), period=PERIOD, lang="zh")
+    assert list(report.frame.index) == ["CB01", "LB01", f"{hostile}（RB01）"]  # names where known, ids otherwise
+    assert list(report.frame["bank_id"]) == ["CB01", "LB01", "RB01"]
+    table = sections.targets(report.frame, report.outcome, "zh").tables[0].to_html()
+    assert html.escape(f"{hostile}（RB01）", quote=False) in table and "<b>" not in table
+    assert sections._chart_text(hostile) == r'<b>\$x\$</b> "银行"'
+    hidden = sections.setup(root=str(root), period=PERIOD, lang="zh", anonymise=True)
+    assert sorted(hidden.frame.index) == ["A", "B", "C"] and "bank_id" not in hidden.frame

@@ -27,3 +27,18 @@ def test_validate_does_not_import_the_analysis_stack(write_tape):
 
     loaded = modules_after(["validate", str(write_tape(ROWS))])
     assert "duckdb" in loaded and not loaded & set(HEAVY)
+
+
+def test_make_lab_runs_jupyterlab_as_root_too():
+    """`make lab` as root: JupyterLab refuses root without --allow-root, so the Makefile adds it for uid 0 only."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from pucredit.config.paths import PROJ_ROOT
+
+    venv = Path(sys.executable).parent.parent
+    out = subprocess.run(["make", "-n", "lab", f"VENV={venv}"], cwd=PROJ_ROOT, capture_output=True, text=True).stdout
+    lab = next(line for line in out.splitlines() if "jupyter lab" in line)
+    assert ("--allow-root" in lab) == (os.getuid() == 0)

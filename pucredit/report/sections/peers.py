@@ -2,8 +2,8 @@
 loans 二(三), NPL tolerance 四(九)).
 
 One function per section of notebooks/peers.py; each reads the banks' metrics.json as loaded by
-:func:`pucredit.analyses.peers.load` (one row per bank; bank ids, or letters when anonymised: metrics.json
-carries no bank name) and returns a :class:`Section` with text from catalogue/peers.yaml.
+:func:`pucredit.analyses.peers.load` (one row per bank, shown by name and id: the names from the
+manifest's bank files or the report pages, as on the front page; letters when anonymised) and returns a :class:`Section` with text from catalogue/peers.yaml.
 """
 from __future__ import annotations
 
@@ -41,13 +41,33 @@ class PeerReport:
 def setup(**parameters) -> PeerReport:
     """Check the peer notebook's parameters and load every bank's metrics.json for the period (the demo banks'
     when ``root`` is empty); anonymised, letters replace bank ids and earlier letters in ``key_file`` are kept."""
+    from pucredit.pipeline.index import bank_names
+    from pucredit.report.context import refuse_unknown_parameters
+
+    refuse_unknown_parameters()
     params = peers.check_parameters(**parameters)
     frame = peers.load(params.root or peers.demo_root(params.period), params.period)
     key = None
     if params.anonymise:
         frame, key = peers.anonymise(frame, known=peers.read_key(params.key_file) if params.key_file else None)
+    elif params.root:
+        frame = named(frame, bank_names(params.root, params.period), params.lang)
     plotting.setup()
     return PeerReport(params=params, frame=frame, key=key, outcome=peers.targets(frame))
+
+
+def named(frame: pd.DataFrame, names: dict[str, str], lang: str) -> pd.DataFrame:
+    """Banks shown by name and id (某农村商业银行（RB01）) where the name is known; the id stays a column (peers.csv)."""
+    shown = {b: (f"{names[b]}（{b}）" if lang == "zh" else f"{names[b]} ({b})") if b in names else b for b in frame.index}
+    out = frame.rename(index=shown)
+    out.insert(0, "bank_id", list(frame.index))
+    out.index.name = "bank"
+    return out
+
+
+def _chart_text(text) -> str:
+    """A bank's name on a chart: a $ would start matplotlib's mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def _bank_column(lang: str, index) -> dict:
@@ -113,15 +133,15 @@ def pricing_and_headroom(frame: pd.DataFrame, lang: str) -> Section:
     notes = (label("peer_missing_note", lang),) if frame[list(RANKED)].isna().any().any() else ()
     figures = []
     drawn = [(c, colour) for c, colour in CHARTED if frame[c].notna().any()]
-    fig, axes = plt.subplots(1, len(drawn), figsize=(4 * len(drawn), 3.8), squeeze=False)
+    height = max(3.8, 1.6 + 0.32 * len(frame))  # a bar per bank, each name readable
+    fig, axes = plt.subplots(1, len(drawn), figsize=(4 * len(drawn), height), squeeze=False)
     for ax, (column, colour) in zip(axes[0], drawn):
         values = frame[column].dropna().sort_values()
-        ax.barh(values.index, values.to_numpy() * (100 if column.endswith("share") else 1),
+        ax.barh([_chart_text(b) for b in values.index], values.to_numpy() * (100 if column.endswith("share") else 1),
                 color=plotting.COLORS[colour])
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(_title(column, lang), fontsize=10)
         ax.set_xlabel(label("peer_axis_pct" if column.endswith("share") else "peer_axis_pp", lang))
-        ax.set_ylabel(label("peer_bank", lang))
     fig.tight_layout()
     figures.append(fig)
     sep = "；" if lang == "zh" else "; "
@@ -149,9 +169,11 @@ def distributions(frame: pd.DataFrame, lang: str) -> Section:
             ax.boxplot([d.to_numpy() for d in data], orientation="horizontal", widths=0.5)
         for i, values in enumerate(data, start=1):
             ax.scatter(values.to_numpy(), [i] * len(values), color=plotting.COLORS["inclusive_smb"], zorder=3, s=24)
-            if few:  # a dot per bank, named: a box of three or four values says nothing
-                for bank, v in values.items():
-                    ax.annotate(str(bank), (v, i), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=8)
+            if few:  # a dot per bank, named: a box of three or four values says nothing; names above and
+                # below in turn (by value), so that two banks close together do not write over each other
+                for k, (bank, v) in enumerate(values.sort_values().items()):
+                    ax.annotate(_chart_text(bank), (v, i), xytext=(0, 6 if k % 2 == 0 else -7), textcoords="offset points",
+                                ha="center", va="bottom" if k % 2 == 0 else "top", fontsize=8)
         ax.set_yticks(range(1, len(shown) + 1), [label(c, lang) for c in shown])
         ax.set_ylim(0.5, len(shown) + 0.7)
         ax.axvline(0, color="black", linewidth=0.8)
