@@ -189,6 +189,15 @@ class QualityRules(_Strict):
     branch_break_z: Sourced
 
 
+class Conduct(_Strict):
+    """Screens of notice 五(十) (过度授信, 资金流向): the notice gives no numbers, so each is a sourced parameter."""
+
+    clause: str
+    multi_lender_min_count: Sourced
+    over_revenue_multiple: Sourced
+    self_paid_max_cny: Sourced
+
+
 class Passthrough(_Strict):
     min_months: int
     min_lpr_changes: int
@@ -212,6 +221,7 @@ class Policy(_Strict):
     structure: Structure
     risk: RiskRules
     quality: QualityRules
+    conduct: Conduct
     sha256: str = ""
 
     @model_validator(mode="after")
