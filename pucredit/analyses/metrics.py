@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 
 from pucredit._version import __version__
-from pucredit.analyses import first_loans, pricing, risk, volume
+from pucredit.analyses import conduct, first_loans, pricing, risk, volume
 from pucredit.analyses.document import MetricsDocument, QualityMetrics
 from pucredit.config.periods import Period, parse_period
 from pucredit.config.policy import BankTerms, Policy, load_policy
@@ -59,6 +59,7 @@ def compute_metrics(tape: Tape, bank_id: str, period: Period | str, policy: Poli
             warnings=tape.findings.n_warnings,
             by_rule=tape.findings.by_rule(),
         ),
+        conduct=conduct.metrics(bank, period),
     )
 
 
