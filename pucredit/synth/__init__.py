@@ -86,7 +86,7 @@ even in 2024).
    a rate uniform in its range. Fees are origination attributes, repeated on
    every row of the loan. Poverty-household micro-loans pay none.
 8. Columns (docs/data-contract.md §4). Every contract column is written, optional ones
-   included. Origination attributes are constant across a loan's rows;
+   included, but the 五(十)/四(七) ones (step 10). Origination attributes are constant across a loan's rows;
    credit_line_cny is the borrower's total line (lognormal per type, rounded
    to 10,000 yuan, ≥ the amount; some lines exceed the policy's thresholds);
    amount = line × U(``amount_to_line_min``, 1), rounded down to 100 yuan.
@@ -106,6 +106,10 @@ even in 2024).
    areas + ``non_tape_county_share`` of the non-tape book) and
    county_deposits_cny (growing at ``county_deposit_growth``; notice 三(五)
    合理提升县域存贷比).
+10. 五(十) conduct and 四(七) 无贷户 columns (pucredit.synth.conduct), only those a bank lists in
+   ``conduct_columns``: bureau lender count, revenue and credit at all lenders per borrower, payment
+   method per loan, first bank loan anywhere on a share of first loans; hashed from the seed and the
+   ids, so the other columns do not change. Their truth per month goes to the truth file's ``conduct``.
 
 Randomness comes from three streams spawned from ``seed`` (arrivals and loan
 events; the ECM shocks; row-level draws: revolving utilisation, one-month

@@ -7,8 +7,9 @@ import pyarrow.compute as pc
 
 from pucredit.config.policy import Policy
 from pucredit.contract.schema import RISK_CLASSES, TAPE_COLUMNS
+from pucredit.synth import conduct
 from pucredit.synth.dgp import PRICING_CODES, Book, scheduled_balance
-from pucredit.synth.months import month_end
+from pucredit.synth.months import month_end, month_text
 from pucredit.synth.params import GUARANTEE_CODES, REPAYMENT_CODES, TYPES, BankConfig
 
 RISK_CODES = tuple(RISK_CLASSES)
@@ -18,15 +19,24 @@ DPD_CLASS_BOUNDS = (60, 90, 180, 360)  # special_mention from 60 (defaulted), su
 
 _ARROW_TYPES = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number": pa.float64(),
                 "integer": pa.int32(), "bool": pa.bool_()}
-TAPE_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind], nullable=c.name == "predecessor_loan_id")
-                         for c in TAPE_COLUMNS])
+
+
+def arrow_type(col) -> pa.DataType:
+    return _ARROW_TYPES[col.kind]
+
+
+# the columns every synthetic tape has; a bank's configured conduct columns follow them (pucredit.synth.conduct)
+TAPE_SCHEMA = pa.schema([pa.field(c.name, arrow_type(c), nullable=c.name == "predecessor_loan_id")
+                         for c in TAPE_COLUMNS if c.name not in conduct.CONDUCT_NAMES])
 
 
 class Tables:
     """Turns the live book of a window month into the contract's columns (steps 4, 5, 8)."""
 
     def __init__(self, cfg: BankConfig, policy: Policy, rng: np.random.Generator):
-        self.cfg, self.rng = cfg, rng
+        self.cfg, self.rng, self.policy = cfg, rng, policy
+        self.schema = pa.schema(list(TAPE_SCHEMA) + conduct.schema_fields(cfg))
+        self.conduct_truth: dict[str, dict] = {}  # month -> the truth of pucredit.synth.conduct.columns
         self.counties = pa.array([c.code for c in cfg.counties], pa.string())
         self.branches = pa.array([f"{cfg.bank_id}-{c.code}-{j + 1:02d}" for c in cfg.counties
                                   for j in range(c.branches)], pa.string())
@@ -86,6 +96,8 @@ class Tables:
             "is_poverty_household": pa.array(book["poverty_hh"]),
             "predecessor_loan_id": pc.if_else(pa.array(book["pred"] > 0), id_text("L", book["pred"]), None),
         }
+        extra, self.conduct_truth[month_text(t)] = conduct.columns(cfg, self.policy, book, balance, t)
+        columns.update(extra)
         npl = np.isin(risk_class, self.npl_codes)
         masks = {"inclusive_smb": book["seg_smb"], "inclusive_agri": book["seg_agri"],
                  "key_county": self.key_county[county], "poverty_area": self.poverty_area[county],
@@ -93,7 +105,7 @@ class Tables:
         stocks = {name: {"balance_cny": float(balance[mask].sum()), "npl_cny": float(balance[mask & npl].sum()),
                          "loans": int(mask.sum())} for name, mask in masks.items()}
         stocks["tape"]["county_area_cny"] = float(balance[self.county_area[county]].sum())
-        return pa.Table.from_pydict(columns, schema=TAPE_SCHEMA), stocks
+        return pa.Table.from_pydict(columns, schema=self.schema), stocks
 
 
 def id_text(prefix: str, numbers: np.ndarray) -> pa.Array:

@@ -18,7 +18,7 @@ from pucredit.contract.errors import InputError, Problem
 from pucredit.synth.dgp import Simulation, scaled
 from pucredit.synth.months import as_dates, month_end, month_index, month_text
 from pucredit.synth.params import DEMO_BANKS, BankConfig
-from pucredit.synth.rows import TAPE_SCHEMA, Tables
+from pucredit.synth.rows import Tables
 from pucredit.synth.truth import truth_record
 
 Progress = Callable[[str], None] | None
@@ -54,8 +54,8 @@ def generate(config: BankConfig, out_dir: str | Path, *, fmt: str = "parquet", p
     stocks: dict[str, dict] = {}
     rows = 0
     tmp_tape = paths["tape"].with_name(paths["tape"].name + ".tmp")
-    writer = (pq.ParquetWriter(tmp_tape, TAPE_SCHEMA, compression="zstd") if fmt == "parquet"
-              else pacsv.CSVWriter(tmp_tape, TAPE_SCHEMA))
+    writer = (pq.ParquetWriter(tmp_tape, tables.schema, compression="zstd") if fmt == "parquet"
+              else pacsv.CSVWriter(tmp_tape, tables.schema))
     try:
         for t in sim.months():
             table, stocks[month_text(t)] = tables.snapshot(sim.book, t)
@@ -72,7 +72,7 @@ def generate(config: BankConfig, out_dir: str | Path, *, fmt: str = "parquet", p
     totals = _totals(config, stocks)
     if paths["totals"] is not None:
         _write_totals(paths["totals"], config, totals)
-    truth = truth_record(config, policy, sim, stocks, totals, rows, paths)
+    truth = truth_record(config, policy, sim, stocks, totals, rows, paths, tables.conduct_truth)
     _replace_text(paths["truth"], json.dumps(truth, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     if progress:
         progress(f"{config.bank_id}: wrote {rows:,} rows to {paths['tape']}")
