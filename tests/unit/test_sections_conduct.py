@@ -66,3 +66,16 @@ def test_findings_carry_the_documents_numbers(tmp_path):
         assert "1 (33.3%)" in sections.no_bank_loan(r).finding
     finally:
         r.close()
+
+
+def test_a_blank_branch_shows_as_a_dash(tmp_path):
+    rows = [dict(row, branch_id="") if row["loan_id"] == "D1" else row for row in ROWS]
+    write_csv(tmp_path / "tape.csv", rows)
+    (tmp_path / "T1.yaml").write_text('bank_id: "T1"\nname: "测试银行"\ntape: "tape.csv"\n', encoding="utf-8")
+    r = context.setup(bank_file=str(tmp_path / "T1.yaml"), period="2024H1", lang="en")
+    try:
+        for function in (sections.concentration, sections.use_of_funds):
+            branch_table = shown(function(r))
+            assert "—" in branch_table
+    finally:
+        r.close()

@@ -30,6 +30,11 @@ def _pct_cell(value, digits: int = 1) -> str:
     return "—" if value is None or pd.isna(value) else f"{value * 100:.{digits}f}"
 
 
+def _text(value) -> str:
+    """A group name from the tape (a branch), "—" when blank."""
+    return "—" if value is None or pd.isna(value) else str(value)
+
+
 def _pp_cell(value) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:+.2f}"
 
@@ -118,10 +123,10 @@ def concentration(r: Report) -> Section:
 
 
 def _concentration_frame(r: Report, frame: pd.DataFrame, branch: bool = False) -> pd.DataFrame:
-    columns = {_t(r, "branch_id"): frame.index.astype(str)} if branch else {}
+    columns = {_t(r, "branch_id"): [_text(b) for b in frame.index]} if branch else {}
     columns.update({
         _t(r, "cd_col_borrowers_end"): frame["borrowers_end"].map(lambda n: "—" if pd.isna(n) else f"{int(n):,}"),
-        _t(r, "cd_col_balance_end_100m"): frame["balance_cny_end"].map(yuan_100m),
+        _t(r, "cd_col_balance_end_100m"): frame["balance_cny_end"].map(lambda v: yuan_100m(v) or "—"),
     })
     for p in conduct.TOP_PERCENTS:
         columns[_t(r, "cd_col_top_start", p=p)] = frame[f"top{p}_share_start"].map(_pct_cell)
@@ -152,7 +157,7 @@ def use_of_funds(r: Report) -> Section:
         shown = frame.head(TOP_BRANCHES) if by == "branch_id" else frame
         note = _t(r, "cd_cut_note", shown=len(shown), total=len(frame)) if len(frame) > len(shown) else ""
         tables.append(Table(_t(r, caption, top=TOP_BRANCHES), pd.DataFrame({
-            _t(r, f"cd_col_{by}"): [_product(r, p) if by == "product" else str(p) for p in shown.index],
+            _t(r, f"cd_col_{by}"): [_product(r, p) if by == "product" else _text(p) for p in shown.index],
             _t(r, "cd_col_loans"): [f"{n:,}" for n in shown["loans"]],
             _t(r, "cd_col_amount_10k"): shown["amount_cny"].map(yuan_10k).to_numpy(),
             _t(r, "cd_col_self_share"): shown["self_share"].map(_pct_cell).to_numpy()}), note=note))
