@@ -198,6 +198,8 @@ def metrics(bank: Bank, period: Period) -> ConductMetrics:
                 notes[f"top{p}_{when}_balance_share"] = f"no inclusive_smb balance at the period {when}"
         change = None if row is None else as_float(row[f"top{p}_change_pp"])
         result[f"top{p}_balance_share_change_pp"] = change
+        if change is None:
+            notes[f"top{p}_balance_share_change_pp"] = "no inclusive_smb balance at the period start or end"
     if bank.has("payment_method"):
         paid = self_paid(bank, period)
         result["self_paid_amount_share"] = as_float(paid["self_share"].iloc[0]) if len(paid) else None

@@ -134,3 +134,15 @@ def test_chinese_headers_are_read(write_tape):
     with open_tape(write_tape(rows)) as tape:
         assert tape.ok and set(aliases) <= tape.columns
         assert conduct.metrics(tape.bank("T1"), PERIOD).self_paid_amount_share == pytest.approx(0.7)
+
+
+def test_nothing_outstanding_at_the_period_end(write_tape):
+    rows = [dict(as_of=as_of, loan_id="L1", borrower_id="B1", balance_cny=balance, payment_method="self",
+                 is_first_bank_loan="true", bureau_lender_count=3) for as_of, balance in ((BASE, 1000), (END, 0))]
+    with open_tape(write_tape(rows)) as tape:
+        m = conduct.metrics(tape.bank("T1"), PERIOD)
+    assert m.top1_start_balance_share == 1.0 and m.top1_end_balance_share is None
+    assert m.top10_balance_share_change_pp is None and "start or end" in m.notes["top10_balance_share_change_pp"]
+    assert m.multi_lender_balance_share is None and "no inclusive_smb balance" in m.notes["multi_lender_balance_share"]
+    assert (m.self_paid_amount_share, m.self_paid_above_max_count, m.no_bank_loan_share) == (None, 0, None)
+    assert set(m.notes) >= {"self_paid_amount_share", "no_bank_loan_share"}

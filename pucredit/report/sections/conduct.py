@@ -44,7 +44,8 @@ def _absent(r: Report, title: str, columns: tuple[str, ...]) -> Section | None:
     if any(r.bank.has(c) for c in columns):
         return None
     names = [COLUMNS_BY_NAME[c].alias if r.lang == "zh" else c for c in columns]
-    return Section(_t(r, "cd_absent", columns=_t(r, "cd_list_separator").join(names)), title=_t(r, title))
+    key = "cd_absent" if len(names) == 1 else "cd_absent_any"
+    return Section(_t(r, key, columns=_t(r, "cd_list_separator").join(names)), title=_t(r, title))
 
 
 def _parameter_note(r: Report, name: str) -> str:
