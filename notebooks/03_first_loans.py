@@ -23,6 +23,7 @@ context: str = ""  # set by pucredit run: the validated tape and metrics of this
 
 # %%
 from pucredit.report import context as report
+from pucredit.report.sections import conduct
 from pucredit.report.sections import first_loans as sections
 
 r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy, context=context)
@@ -36,6 +37,9 @@ sections.acquisition_breakdowns(r)
 
 # %%
 sections.new_to_bank(r)
+
+# %%
+conduct.no_bank_loan(r)
 
 # %%
 sections.follow_up(r)

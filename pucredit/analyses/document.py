@@ -136,6 +136,29 @@ class PriorityMetrics(Section):
     notes: dict[str, str] = Field(default_factory=dict)
 
 
+class ConductMetrics(Section):
+    """五(十) conduct screens and 四(七) 无贷户 (pucredit.analyses.conduct); thresholds as the policy file gives them."""
+
+    multi_lender_min_count: int
+    over_revenue_multiple: float
+    self_paid_max_cny: float
+    bureau_coverage_share: float | None
+    multi_lender_balance_share: float | None
+    over_revenue_balance_share: float | None
+    top1_start_balance_share: float | None
+    top1_end_balance_share: float | None
+    top1_balance_share_change_pp: float | None
+    top10_start_balance_share: float | None
+    top10_end_balance_share: float | None
+    top10_balance_share_change_pp: float | None
+    self_paid_amount_share: float | None
+    self_paid_above_max_count: int | None
+    self_paid_above_max_cny: float | None
+    no_bank_loan_borrowers_count: int | None
+    no_bank_loan_share: float | None
+    notes: dict[str, str] = Field(default_factory=dict)
+
+
 class QualityMetrics(Section):
     rows: int
     tape_rows: int
@@ -172,8 +195,10 @@ class MetricsDocument(BaseModel):
     risk: RiskMetrics
     quality: QualityMetrics
     priorities: PriorityMetrics = Field(default_factory=PriorityMetrics)  # 三(四), 三(六) (issue 17)
+    conduct: ConductMetrics = Field(default_factory=ConductMetrics)  # 五(十), 四(七) (issue 17)
 
-    SECTIONS: ClassVar[tuple[str, ...]] = ("volume", "pricing", "first_loans", "risk", "quality", "priorities")
+    SECTIONS: ClassVar[tuple[str, ...]] = ("volume", "pricing", "first_loans", "risk", "quality", "priorities",
+                                           "conduct")
 
     def to_dict(self) -> dict:
         head = self.model_dump(exclude=set(self.SECTIONS))

@@ -161,9 +161,10 @@ def acquisition_by(bank: Bank, period: Period, by: str, segment: str | None = No
     return frame
 
 
-def no_loan_coverage(bank: Bank, period: Period) -> dict:
-    """Borrowers with a balance at the period end who had no loan with the bank at the previous year end
-    (无贷户, notice 四(七)), by segment of their current loans."""
+def new_to_bank(bank: Bank, period: Period) -> dict:
+    """Borrowers with a balance at the period end who had no loan with the bank at the previous year end: new to
+    the bank (首次在本行获得贷款), by segment of their current loans. Not 无贷户 (notice 四(七)), borrowers new to
+    all banks: the tape cannot tell those without is_first_bank_loan (pucredit.analyses.conduct.first_bank_loans)."""
     row = bank.sql(f"""
         WITH now AS (SELECT DISTINCT borrower_id, {bank.flag('inclusive_smb')} AS is_inclusive_smb FROM {{loans}}
                      WHERE as_of = $end AND balance_cny > 0),

@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 
 from pucredit._version import __version__
-from pucredit.analyses import first_loans, pricing, priorities, risk, volume
+from pucredit.analyses import conduct, first_loans, pricing, priorities, risk, volume
 from pucredit.analyses.document import MetricsDocument, QualityMetrics
 from pucredit.config.periods import Period, parse_period
 from pucredit.config.policy import BankTerms, Policy, load_policy
@@ -60,6 +60,7 @@ def compute_metrics(tape: Tape, bank_id: str, period: Period | str, policy: Poli
             by_rule=tape.findings.by_rule(),
         ),
         priorities=priorities.metrics(bank, period),
+        conduct=conduct.metrics(bank, period),
     )
 
 

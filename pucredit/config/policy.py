@@ -207,6 +207,13 @@ class PovertyMicroloan(_Strict):
     guarantees: list[Literal[tuple(GUARANTEES)]]  # type: ignore[valid-type]
     guarantees_source: str
     max_rate_over_lpr_1y_pp: Sourced
+class Conduct(_Strict):
+    """Screens of notice 五(十) (过度授信, 资金流向): the notice gives no numbers, so each is a sourced parameter."""
+
+    clause: str
+    multi_lender_min_count: Sourced
+    over_revenue_multiple: Sourced
+    self_paid_max_cny: Sourced
 
 
 class Passthrough(_Strict):
@@ -233,6 +240,7 @@ class Policy(_Strict):
     risk: RiskRules
     quality: QualityRules
     poverty_microloan: PovertyMicroloan
+    conduct: Conduct
     sha256: str = ""
 
     @model_validator(mode="after")

@@ -38,6 +38,7 @@ RISK_CLASSES = {
     "loss": "损失",
 }
 PRICING_BASES = {"lpr_1y": "LPR1年期", "lpr_5y": "LPR5年期以上", "fixed": "固定利率"}
+PAYMENT_METHODS = {"entrusted": "受托支付", "self": "自主支付"}
 REPAYMENTS = {
     "bullet": "到期还本",
     "amortizing": "等额本息",
@@ -63,8 +64,23 @@ ENUM_SYNONYMS = {
         "微型企业": "small_micro_enterprise",
     },
     "pricing_base": {"1年期LPR": "lpr_1y", "5年期以上LPR": "lpr_5y", "LPR1Y": "lpr_1y", "LPR5Y": "lpr_5y", "固定": "fixed"},
+    "payment_method": {"贷款人受托支付": "entrusted", "借款人自主支付": "self"},
     "guarantee": {"信用贷款": "credit", "保证贷款": "guarantee", "抵押贷款": "collateral", "质押贷款": "pledge"},
 }
+
+# 五(十) conduct (过度授信, 资金流向) and 四(七) 无贷户: optional columns read by pucredit.analyses.conduct.
+CONDUCT_COLUMNS: tuple[Column, ...] = (
+    Column("bureau_credit_line_cny", "征信授信总额", "number", required=False,
+           meaning="the borrower's total credit lines at all lenders, from the credit reference report, yuan"),
+    Column("bureau_lender_count", "授信机构数", "integer", required=False,
+           meaning="how many lenders have granted the borrower credit (credit reference report)"),
+    Column("annual_revenue_cny", "营业收入", "number", required=False,
+           meaning="the borrower's last annual operating revenue, yuan"),
+    Column("payment_method", "支付方式", "enum", required=False, enum=PAYMENT_METHODS,
+           meaning="how the loan was paid out: entrusted (受托支付, to the borrower's counterparty) or self"),
+    Column("is_first_bank_loan", "首次获得银行贷款标识", "bool", required=False,
+           meaning="the borrower had no bank loan anywhere before this one (无贷户, notice 四(七))"),
+)
 
 TAPE_COLUMNS: tuple[Column, ...] = (
     Column("bank_id", "机构编码", "text", meaning="reporting bank; a tape may hold several banks"),
@@ -110,6 +126,7 @@ TAPE_COLUMNS: tuple[Column, ...] = (
     Column("is_foreign_trade", "外贸企业标识", "bool", required=False, meaning="foreign-trade business (外贸)"),
     Column("product", "产品类型", "enum", required=False, enum=PRODUCTS,
            meaning="general, student_loan (国家助学贷款), poverty_microloan (脱贫人口小额信贷), startup_guarantee"),
+    *CONDUCT_COLUMNS,  # 五(十) conduct and 四(七) 无贷户
 )
 
 TOTALS_COLUMNS: tuple[Column, ...] = (

@@ -182,7 +182,20 @@ def tape_row_rules(source: Source, coverage_end: pd.Timestamp | None) -> list[Ro
     for name in ("fee_third_party_cny", "fee_bank_cny"):
         if name in present:
             rules.append(RowRule("negative_fee", name, f"{name} < 0", "fee is negative", accepted="a number >= 0"))
+    rules += conduct_row_rules()
     return [r for r in rules if r.column in present]
+
+
+def conduct_row_rules() -> list[RowRule]:
+    """Rules of the optional 五(十) columns (docs/data-contract.md §10.2); a rule applies when its column is there."""
+    rules = [RowRule("negative_bureau_value", name, f"{name} < 0", "value is negative", accepted="a number >= 0")
+             for name in ("bureau_credit_line_cny", "bureau_lender_count", "annual_revenue_cny")]
+    rules.append(RowRule("bureau_line_below_own_line", "bureau_credit_line_cny",
+                         "bureau_credit_line_cny < credit_line_cny",
+                         "the credit at all lenders is below this bank's own line", severity="warning",
+                         accepted="bureau_credit_line_cny >= credit_line_cny (it includes this bank's line)",
+                         value="CAST(r_bureau_credit_line_cny AS VARCHAR) || ' < ' || CAST(r_credit_line_cny AS VARCHAR)"))
+    return rules
 
 
 def totals_row_rules(source: Source) -> list[RowRule]:

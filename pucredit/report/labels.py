@@ -134,6 +134,8 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
     "negative_total": ("各项贷款为负", "negative total loans"),
     "npl_above_total": ("不良超过各项贷款", "NPL above total loans"),
     "ragged_row": ("行的列数不对", "row with the wrong number of fields"),
+    "negative_bureau_value": ("征信授信、授信机构数或营业收入为负", "negative bureau credit, lender count or revenue"),
+    "bureau_line_below_own_line": ("征信授信总额低于本行授信", "bureau credit below this bank's line"),
     "any": ("任一检查", "any check"),
 }
 

@@ -86,7 +86,7 @@ even in 2024).
    a rate uniform in its range. Fees are origination attributes, repeated on
    every row of the loan. Poverty-household micro-loans pay none.
 8. Columns (docs/data-contract.md §4). Every contract column is written, optional ones
-   included, except the issue-17 ones a config does not draw: the sector flags
+   included, except the issue-17 ones a config does not draw: the 五(十)/四(七) ones (step 10) and the sector flags
    (``sector_flag_probs``: is_tech_sme, is_specialized_sme, is_green,
    is_foreign_trade, per borrower of an enterprise type), industry_code
    (``industry_probs``: GB/T 4754 codes of those borrowers, farmers A, others
@@ -113,6 +113,10 @@ even in 2024).
    county_deposits_cny (growing at ``county_deposit_growth``; notice 三(五)
    合理提升县域存贷比); writeoffs_cny, the tape's balance written off in the month
    (step 4; the non-tape book writes nothing off), recorded in the truth file.
+10. 五(十) conduct and 四(七) 无贷户 columns (pucredit.synth.conduct), only those a bank lists in
+   ``conduct_columns``: bureau lender count, revenue and credit at all lenders per borrower, payment
+   method per loan, first bank loan anywhere on a share of first loans; hashed from the seed and the
+   ids, so the other columns do not change. Their truth per month goes to the truth file's ``conduct``.
 
 Randomness comes from four streams spawned from ``seed`` (arrivals and loan
 events; the ECM shocks; row-level draws: revolving utilisation, one-month

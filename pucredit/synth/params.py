@@ -23,7 +23,7 @@ import yaml
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from pucredit.config.reference import LPR_REFORM_DATE
-from pucredit.contract.schema import BORROWER_TYPES, GUARANTEES, INDUSTRY_CODE_PATTERN, REPAYMENTS
+from pucredit.contract.schema import BORROWER_TYPES, CONDUCT_COLUMNS, GUARANTEES, INDUSTRY_CODE_PATTERN, REPAYMENTS
 from pucredit.synth.months import month_index
 
 TYPES = tuple(BORROWER_TYPES)
@@ -124,6 +124,15 @@ class BankConfig:
     industry_probs: dict[str, float] = dataclasses.field(default_factory=dict)  # GB/T 4754 codes of those borrowers
     #   (letters or 2-digit codes) and their probabilities, summing to 1; farmers are A, other individuals blank
     student_loan_share: float = 0.0           # of new other_individual borrowers: their loans are product student_loan
+    # 10. 五(十) conduct and 四(七) 无贷户 columns (pucredit.synth.conduct); none are written unless listed
+    conduct_columns: tuple[str, ...] = ()     # which of bureau_credit_line_cny, bureau_lender_count,
+                                              # annual_revenue_cny, payment_method, is_first_bank_loan
+    lender_count_probs: tuple[float, ...] = (0.45, 0.25, 0.15, 0.1, 0.05)  # lenders 1, 2, ... per borrower
+    revenue_to_line_median: float = 2.0       # median of annual revenue / credit line here (lognormal)
+    revenue_log_sd: float = 0.8               # sd of its log
+    self_paid_prob: float = 0.3               # a loan paid out by the borrower itself (自主支付)
+    self_paid_prob_above_max: float = 0.05    # the same for loans above the policy's self_paid_max_cny
+    first_bank_loan_share: float = 0.6        # of first loans ever (is_first_loan), the first bank loan anywhere
     # 9. totals (docs/data-contract.md §7), used when the tape is not complete
     non_tape_loans_cny: float = 0.0           # loans outside the tape at `start`
     non_tape_growth: float = 0.0              # their annual growth
@@ -179,6 +188,9 @@ class BankConfig:
         bad_codes = [c for c in self.industry_probs if not re.fullmatch(INDUSTRY_CODE_PATTERN, c)]
         if bad_codes:
             problems.append(f"industry_probs: {bad_codes} are not GB/T 4754 门类 letters or 2-digit codes")
+        unknown_columns = set(self.conduct_columns) - {c.name for c in CONDUCT_COLUMNS}
+        if unknown_columns:
+            problems.append(f"unknown conduct_columns {sorted(unknown_columns)}")
         if problems:
             raise ValueError(f"BankConfig {self.bank_id}: " + "; ".join(problems))
 

@@ -7,8 +7,9 @@ import pyarrow.compute as pc
 
 from pucredit.config.policy import Policy
 from pucredit.contract.schema import PRODUCTS, RISK_CLASSES, TAPE_COLUMNS
+from pucredit.synth import conduct
 from pucredit.synth.dgp import PRICING_CODES, Book, scheduled_balance
-from pucredit.synth.months import month_end
+from pucredit.synth.months import month_end, month_text
 from pucredit.synth.params import SECTOR_FLAGS, GUARANTEE_CODES, REPAYMENT_CODES, TYPES, BankConfig
 
 RISK_CODES = tuple(RISK_CLASSES)
@@ -19,12 +20,20 @@ DPD_CLASS_BOUNDS = (60, 90, 180, 360)  # special_mention from 60 (defaulted), su
 
 _ARROW_TYPES = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number": pa.float64(),
                 "integer": pa.int32(), "bool": pa.bool_()}
-TAPE_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind], nullable=c.name in ("predecessor_loan_id", "industry_code"))
-                         for c in TAPE_COLUMNS])
+
+
+def arrow_type(col) -> pa.DataType:
+    return _ARROW_TYPES[col.kind]
+
+
+# the contract's columns but the 五(十)/四(七) ones, which pucredit.synth.conduct adds when a bank lists them
+TAPE_SCHEMA = pa.schema([pa.field(c.name, arrow_type(c), nullable=c.name in ("predecessor_loan_id", "industry_code"))
+                         for c in TAPE_COLUMNS if c.name not in conduct.CONDUCT_NAMES])
 
 
 def tape_schema(cfg: BankConfig) -> pa.Schema:
-    """The columns a bank's tape has: every contract column but the issue-17 ones its config does not draw."""
+    """The columns a bank's tape has: every contract column but the issue-17 ones its config does not draw
+    (the conduct columns follow, those the bank lists)."""
     left_out = set()
     if not cfg.sector_flag_probs:
         left_out |= set(SECTOR_FLAGS)
@@ -32,14 +41,15 @@ def tape_schema(cfg: BankConfig) -> pa.Schema:
         left_out.add("industry_code")
     if not (cfg.student_loan_share or cfg.poverty_household_share):
         left_out.add("product")
-    return pa.schema([f for f in TAPE_SCHEMA if f.name not in left_out])
+    return pa.schema([f for f in TAPE_SCHEMA if f.name not in left_out] + conduct.schema_fields(cfg))
 
 
 class Tables:
     """Turns the live book of a window month into the contract's columns (steps 4, 5, 8)."""
 
     def __init__(self, cfg: BankConfig, policy: Policy, rng: np.random.Generator):
-        self.cfg, self.rng = cfg, rng
+        self.cfg, self.rng, self.policy = cfg, rng, policy
+        self.conduct_truth: dict[str, dict] = {}  # month -> the truth of pucredit.synth.conduct.columns
         self.counties = pa.array([c.code for c in cfg.counties], pa.string())
         self.branches = pa.array([f"{cfg.bank_id}-{c.code}-{j + 1:02d}" for c in cfg.counties
                                   for j in range(c.branches)], pa.string())
@@ -115,6 +125,8 @@ class Tables:
         columns["product"] = _codes(PRODUCT_CODES, np.select([book["poverty_hh"], book["student"]],
                                                              [PRODUCT_CODES.index("poverty_microloan"),
                                                               PRODUCT_CODES.index("student_loan")], 0))
+        extra, self.conduct_truth[month_text(t)] = conduct.columns(cfg, self.policy, book, balance, t)
+        columns.update(extra)
         columns = {name: columns[name] for name in self.schema.names}
         npl = np.isin(risk_class, self.npl_codes)
         masks = {"inclusive_smb": book["seg_smb"], "inclusive_agri": book["seg_agri"],

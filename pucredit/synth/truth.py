@@ -25,7 +25,7 @@ def _ytd_growth(series: dict[str, float]) -> dict[str, float | None]:
 
 
 def truth_record(cfg: BankConfig, policy: Policy, sim: Simulation, stocks: dict, totals: list[dict], rows: int,
-                 paths: dict) -> dict:
+                 paths: dict, conduct: dict | None = None) -> dict:
     """The truth file: the config, the true parameters and the truths the simulation realised."""
     truth = sim.truth
     months = list(stocks)
@@ -105,6 +105,11 @@ def truth_record(cfg: BankConfig, policy: Policy, sim: Simulation, stocks: dict,
                      "chains": renewal_chains(sim)},
         "fees": {"by_segment": fees},
         "writeoffs_cny": {month_text(t): w for t, w in sorted(truth.writeoffs.items())},  # issue 17
+        "conduct": {"columns": list(cfg.conduct_columns), "by_month": conduct or {},
+                    "note": ("pucredit.synth.conduct: per month, the inclusive_smb stock with a balance, what of it "
+                             "the 五(十) screens flag at the policy's thresholds, the largest 1 %/10 % borrowers' "
+                             "shares, and the month's new inclusive_smb loans by payment method and first bank loan; "
+                             "computed whether or not the tape carries the columns")},
         "volume": {"annual_growth_true": cfg.annual_growth, "ytd_growth": growth, "balance_cny": balances,
                    "npl_cny": npl, "total_loans_cny": total_loans, "total_npl_cny": total_npl},
     }

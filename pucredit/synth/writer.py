@@ -72,7 +72,7 @@ def generate(config: BankConfig, out_dir: str | Path, *, fmt: str = "parquet", p
     totals = _totals(config, stocks, sim.truth.writeoffs)
     if paths["totals"] is not None:
         _write_totals(paths["totals"], config, totals)
-    truth = truth_record(config, policy, sim, stocks, totals, rows, paths)
+    truth = truth_record(config, policy, sim, stocks, totals, rows, paths, tables.conduct_truth)
     _replace_text(paths["truth"], json.dumps(truth, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     if progress:
         progress(f"{config.bank_id}: wrote {rows:,} rows to {paths['tape']}")

@@ -60,8 +60,8 @@ def test_structure_shares_of_new_loans_and_stock(bank):
     assert shares["stock"]["credit_share"] == pytest.approx(550_000 / stock_total)
 
 
-def test_no_loan_coverage(bank):
-    cover = first_loans.no_loan_coverage(bank, parse_period("2024H1"))
+def test_new_to_bank(bank):
+    cover = first_loans.new_to_bank(bank, parse_period("2024H1"))
     # at the end: B1, B2, B3 have balances; at the base only B1 had a loan -> 2 of 3 are new to the bank
     assert (cover["borrowers"], cover["without_loan_at_base"]) == (3, 2)
     assert cover["share"] == pytest.approx(2 / 3)

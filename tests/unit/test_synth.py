@@ -38,10 +38,10 @@ ARROW = {"text": pa.string(), "enum": pa.string(), "date": pa.date32(), "number"
 # What pucredit/synth/banks/<BANK>.yaml gives the generator: the sha256 of the config as the truth file records
 # it (JSON of every field, integers kept), and the rows of the tape scaled to about SMALL_ROWS. A bank file
 # changes them only on purpose, together with the demo data and the golden metrics.
-# issue 17: new config fields (sector flags, industries, student loans) in every config, CB01's and RB01's values
-DEMO_CONFIG_SHA256 = {"LB01": "8857388f8a35e3f347d028e9eafc6c548e2783f4f6a0d50da269510b9a1d9106",
-                      "CB01": "0704ed23ad8c61ab877b5c9da70dcb824498f27713c9619779c678cd67863d32",
-                      "RB01": "e7e7be970e79c332279cbf9534d00b99f5173b0948318fffdb456f6fe902e539"}
+# issue 17: new config fields (sector flags, industries, student loans; conduct columns) in every config
+DEMO_CONFIG_SHA256 = {"LB01": "6a1b2c4d7f4d25f61f0137a9fa460360208e3c2e5d02e3d3ca700d975e892f03",
+                      "CB01": "edec010186554397fce4fe307b94d4c4fa32041eaaa282b7102669225de1dde5",
+                      "RB01": "7070b927e4f15fcfefd3e635354ee412bc24f92222682835c0072df2331a4392"}
 SMALL_TAPE_ROWS = {"LB01": 31_272, "CB01": 29_954, "RB01": 28_788}
 
 
@@ -87,12 +87,19 @@ def test_same_seed_gives_identical_bytes(small, tmp_path):
 
 
 def test_every_contract_column_with_its_parquet_type(small):
+    """Every contract column but the 五(十)/四(七) ones, which only a bank listing them in conduct_columns has."""
+    conduct = {"bureau_credit_line_cny", "bureau_lender_count", "annual_revenue_cny", "payment_method",
+               "is_first_bank_loan"}
+    assert [small[b][0].conduct_columns for b in ("LB01", "CB01", "RB01")] == [
+        ("bureau_credit_line_cny", "bureau_lender_count", "annual_revenue_cny", "payment_method",
+         "is_first_bank_loan"), ("payment_method",), ()]
     for config, paths in small.values():
         schema = pq.read_schema(paths["tape"])
-        # every contract column, but the issue-17 ones the bank's config does not draw
+        # every contract column, but the issue-17 ones the bank's config does not draw, in the contract's order
         assert schema.names == [c.name for c in TAPE_COLUMNS if c.name in tape_schema(config).names]
-        assert {c.name for c in TAPE_COLUMNS} - set(schema.names) <= {
+        assert ALL_COLUMNS - set(schema.names) <= conduct | {
             "industry_code", "is_tech_sme", "is_specialized_sme", "is_green", "is_foreign_trade", "product"}
+        assert conduct & set(schema.names) == set(config.conduct_columns)
         for col in TAPE_COLUMNS:
             if col.name in schema.names:
                 assert schema.field(col.name).type == ARROW[col.kind], col.name

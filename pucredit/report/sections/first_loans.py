@@ -120,10 +120,10 @@ def acquisition_breakdowns(r: Report) -> Section:
 # ---------------------------------------------------------------- §2 本行新增客户
 
 def new_to_bank(r: Report) -> Section:
-    """Borrowers with a balance at the period end who had no loan with this bank at the previous year end —
-    the bank's own view of serving borrowers without loans (notice 四(七): 加大对无贷户的服务力度)."""
+    """Borrowers with a balance at the period end who had no loan with this bank at the previous year end: new to
+    the bank (首次在本行获得贷款), which is not 无贷户 (notice 四(七)); that is :func:`conduct.no_bank_loan`."""
     lang = r.lang
-    cover = first_loans.no_loan_coverage(r.bank, r.period)
+    cover = first_loans.new_to_bank(r.bank, r.period)
     if not cover:
         return Section(_heading("fl_new_to_bank_heading", lang, label("fl_new_to_bank_none", lang)))
     if not cover["borrowers"]:
