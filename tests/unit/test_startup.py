@@ -27,3 +27,13 @@ def test_validate_does_not_import_the_analysis_stack(write_tape):
 
     loaded = modules_after(["validate", str(write_tape(ROWS))])
     assert "duckdb" in loaded and not loaded & set(HEAVY)
+
+
+def test_metrics_does_not_import_the_report_stack(write_tape, tmp_path):
+    """``pucredit metrics`` needs statsmodels (the pass-through fit) but no plotting or notebook machinery."""
+    from tests.unit.test_metrics import ROWS
+
+    loaded = modules_after(["metrics", "--tape", str(write_tape(ROWS)), "--bank", "T1", "--period", "2024H1",
+                            "--out", str(tmp_path / "metrics.json")])
+    assert (tmp_path / "metrics.json").exists()
+    assert not loaded & {"matplotlib", "papermill", "nbconvert", "jupyter_client", "IPython"}
