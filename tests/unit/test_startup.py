@@ -37,3 +37,13 @@ def test_metrics_does_not_import_the_report_stack(write_tape, tmp_path):
                             "--out", str(tmp_path / "metrics.json")])
     assert (tmp_path / "metrics.json").exists()
     assert not loaded & {"matplotlib", "papermill", "nbconvert", "jupyter_client", "IPython"}
+
+
+def test_report_notebooks_other_than_quality_do_not_load_scipy():
+    """scipy.stats (a second or more) is imported by the two quality checks that test with it, not by every kernel."""
+    code = ("import json, sys\nimport pucredit.report.context\n"
+            "from pucredit.analyses import quality\n"
+            "from pucredit.report.sections import volume, pricing, first_loans, risk, service, peers\n"
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert not set(json.loads(run.stdout.strip().splitlines()[-1])) & {"scipy", "statsmodels"}
