@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
 from pucredit.contract.errors import InputError, Problem, check_model
 from pucredit.config.paths import write_text_atomic
@@ -171,6 +170,7 @@ def threshold_bunching(bank: Bank, period: Period) -> pd.DataFrame:
     are at or below it, and ``p_value`` is the one-sided binomial test of more than that. A line exactly at the limit
     is the likeliest fitted line, but also a round amount: ``at`` is shown apart so that a heap there can be seen.
     """
+    from scipy import stats  # imported here: a second or more, and only the quality report needs it
     band = bank.policy.quality.threshold_band.value
     as_of = _last_snapshot(bank, period)
     rows = []
@@ -244,6 +244,7 @@ def first_loan_flags_by_branch(bank: Bank, period: Period, alpha: float = 0.01) 
     earlier operating loan), and whether the branch's share differs from the rest of the bank's beyond chance
     (two-sided binomial test, Bonferroni over branches at ``alpha``). Flags no history can confirm are what
     supervisors re-check first (notice 五(十一))."""
+    from scipy import stats  # imported here: a second or more, and only the quality report needs it
     not_first = f"SELECT loan_id FROM ({FIRST_LOAN_NOT_FIRST}) WHERE bank_id = {sql_quote(bank.bank_id)}"
     frame = bank.sql(f"""
         SELECT {_branch(bank)} AS branch_id, count(DISTINCT borrower_id) AS borrowers,

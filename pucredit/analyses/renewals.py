@@ -8,6 +8,7 @@ leaves the tape in a month in which the same borrower gets an is_renewal loan is
 """
 from __future__ import annotations
 
+from pucredit.engine.sql import sql_quote
 from pucredit.engine.tape import Bank
 
 MAX_DEPTH = 100  # renewals followed back per loan (a loop in the links stops here)
@@ -16,12 +17,13 @@ MAX_DEPTH = 100  # renewals followed back per loan (a loop in the links stops he
 def chain_table(bank: Bank) -> str:
     """Name of a table (loan_id, ancestor, depth, chain_id), built once per bank: one row per loan and
     each loan it descends from (itself at depth 0, the loan it replaced at depth 1, ...); chain_id is the
-    chain's original loan. A predecessor counts only when it is a loan of the bank in the tape."""
+    chain's original loan. A predecessor counts only when it is a loan of the bank in the tape. The
+    predecessors come from the per-loan facts of validation (one aggregation of the tape, not two)."""
     name = f"chains_{bank.loans}"
     bank.con.execute(f"""
         CREATE TEMP TABLE IF NOT EXISTS {name} AS
         WITH RECURSIVE ids AS (
-            SELECT loan_id, arg_min(predecessor_loan_id, as_of) AS pred FROM {bank.loans} GROUP BY loan_id
+            SELECT loan_id, pred FROM loan_facts WHERE bank_id = {sql_quote(bank.bank_id)}
         ), links AS (
             SELECT i.loan_id, i.pred FROM ids i SEMI JOIN ids j ON i.pred = j.loan_id WHERE i.pred <> i.loan_id
         ), walk(loan_id, ancestor, depth) AS (

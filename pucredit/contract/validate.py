@@ -314,7 +314,7 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
     """Per loan, over all its snapshots: duplicate snapshots, origination facts that change, and
     first-loan flags (首贷) on a borrower who already had an earlier operating loan in the tape. One aggregation
     serves all three, and its table ``loan_facts`` (first snapshot date per loan) is kept for
-    building originations."""
+    building originations and renewal chains (``pred``: the predecessor loan named on the first snapshot)."""
     month = "(year(as_of) * 12 + month(as_of))"  # a month index that every SQL engine computes alike
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE loan_facts AS
@@ -325,7 +325,8 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
                min(origination_date) AS orig, max(origination_date) AS orig_hi,
                min(amount_cny) AS amount, max(amount_cny) AS amount_hi,
                arg_min(is_business, as_of) AS business,
-               bool_or(is_first_loan) AS first, min(_row) AS row, max(_row) AS last_row
+               bool_or(is_first_loan) AS first, min(_row) AS row, max(_row) AS last_row,
+               arg_min(predecessor_loan_id, as_of) AS pred
         FROM {view} WHERE loan_id IS NOT NULL AND as_of IS NOT NULL GROUP BY bank_id, loan_id
     """)
     # A loan's rows cover as many distinct months as it has rows unless a (bank_id, as_of, loan_id)

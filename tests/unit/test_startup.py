@@ -32,8 +32,6 @@ def test_validate_does_not_import_the_analysis_stack(write_tape):
 def test_make_lab_runs_jupyterlab_as_root_too():
     """`make lab` as root: JupyterLab refuses root without --allow-root, so the Makefile adds it for uid 0 only."""
     import os
-    import subprocess
-    import sys
     from pathlib import Path
 
     from pucredit.config.paths import PROJ_ROOT
@@ -42,3 +40,23 @@ def test_make_lab_runs_jupyterlab_as_root_too():
     out = subprocess.run(["make", "-n", "lab", f"VENV={venv}"], cwd=PROJ_ROOT, capture_output=True, text=True).stdout
     lab = next(line for line in out.splitlines() if "jupyter lab" in line)
     assert ("--allow-root" in lab) == (os.getuid() == 0)
+
+
+def test_metrics_does_not_import_the_report_stack(write_tape, tmp_path):
+    """``pucredit metrics`` needs statsmodels (the pass-through fit) but no plotting or notebook machinery."""
+    from tests.unit.test_metrics import ROWS
+
+    loaded = modules_after(["metrics", "--tape", str(write_tape(ROWS)), "--bank", "T1", "--period", "2024H1",
+                            "--out", str(tmp_path / "metrics.json")])
+    assert (tmp_path / "metrics.json").exists()
+    assert not loaded & {"matplotlib", "papermill", "nbconvert", "jupyter_client", "IPython"}
+
+
+def test_report_notebooks_other_than_quality_do_not_load_scipy():
+    """scipy.stats (a second or more) is imported by the two quality checks that test with it, not by every kernel."""
+    code = ("import json, sys\nimport pucredit.report.context\n"
+            "from pucredit.analyses import quality\n"
+            "from pucredit.report.sections import volume, pricing, first_loans, risk, service, peers\n"
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert not set(json.loads(run.stdout.strip().splitlines()[-1])) & {"scipy", "statsmodels"}
