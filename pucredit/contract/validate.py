@@ -17,7 +17,7 @@ import pandas as pd
 
 from pucredit.contract.errors import DEFAULT_CAP, Findings, Problem
 from pucredit.contract.read import BIGINT_TYPES, EXACT_BELOW, Source, is_text_type, normalised_sql, spelling_map
-from pucredit.engine.sql import sql_quote
+from pucredit.engine.sql import month_index, sql_quote
 from pucredit.contract.schema import (BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN, TAPE_COLUMNS, TOTALS_COLUMNS, Column,
                                       accepted_text, value_limit)
 
@@ -294,7 +294,7 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
     first-loan flags (首贷) on a borrower who already had an earlier operating loan in the tape. One aggregation
     serves all three, and its table ``loan_facts`` (first snapshot date per loan) is kept for
     building originations."""
-    month = "(year(as_of) * 12 + month(as_of))"  # a month index that every SQL engine computes alike
+    month = month_index("as_of")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE loan_facts AS
         SELECT bank_id, loan_id, min(as_of) AS first_as_of, arg_min(_row, as_of) AS first_row, count(*) AS rows,

@@ -24,6 +24,13 @@ def weighted_mean(value: str, weight: str, where: str = "true") -> str:
     return f"CAST({num} AS DOUBLE) / nullif(CAST({den} AS DOUBLE), 0)"
 
 
+def month_index(date: str) -> str:
+    """A date's month as one integer (year × 12 + month): month differences are differences of indices,
+    the same in every SQL engine (DuckDB's date_diff('month', ...) and Spark's DATEDIFF(MONTH, ...) disagree
+    across month ends: 2019-09-30 to 2020-02-29 is 5 in one and 4 in the other)."""
+    return f"(year({date}) * 12 + month({date}))"
+
+
 def as_float(value) -> float | None:
     """A SQL result as float, None for NULL or NaN."""
     return None if value is None or value != value else float(value)
