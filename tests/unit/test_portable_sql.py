@@ -24,3 +24,16 @@ def test_month_index_differences_count_calendar_months(start, end, months):
     got = con.execute(f"SELECT {month_index('CAST($end AS DATE)')} - {month_index('CAST($start AS DATE)')}",
                       {"start": dt.date.fromisoformat(start), "end": dt.date.fromisoformat(end)}).fetchone()[0]
     assert got == months
+
+
+def test_month_bitmasks_count_distinct_months_across_the_63_bit_boundary():
+    from pucredit.contract.validate import MONTH_MASK_BITS, _distinct_months
+
+    con = duckdb.connect()
+    # groups of month indices with repeats, around the two masks' boundaries (index % 126 = 0, 62, 63, 125)
+    groups = {1: [24252, 24253, 24253, 24314, 24315, 24316], 2: [24377, 24378, 24378, 24378],
+              3: list(range(24200, 24200 + MONTH_MASK_BITS - 1)) * 2, 4: [24315]}
+    con.execute("CREATE TABLE m (g INTEGER, m INTEGER)")
+    con.executemany("INSERT INTO m VALUES (?, ?)", [(g, v) for g, values in groups.items() for v in values])
+    got = dict(con.execute(f"SELECT g, {_distinct_months('m')} FROM m GROUP BY g").fetchall())
+    assert got == {g: len(set(values)) for g, values in groups.items()}
