@@ -205,7 +205,7 @@ class Bank:
 
     Stock rows are classified on their own values (docs/data-contract.md §9); originations are each loan's
     first snapshot row, for loans originated from the tape's first month on, with the
-    applicable LPR (latest fixing on or before the origination date, by pricing_base).
+    applicable LPR (latest fixing on or before the origination date, by pricing_base; reference.register_lpr).
     """
 
     tape: Tape
@@ -272,7 +272,7 @@ class Bank:
                    CASE o.pricing_base WHEN 'lpr_1y' THEN l.lpr_1y_pct WHEN 'lpr_5y' THEN l.lpr_5y_pct END AS lpr_pct,
                    date_trunc('month', o.origination_date) AS month
             FROM (SELECT {classified} FROM first_rows) o
-            ASOF LEFT JOIN lpr l ON o.origination_date >= l.fixing_date
+            LEFT JOIN lpr_daily l ON l.day = o.origination_date
         """, [window_start.date()])
         has_totals = tape.totals_path is not None and con.execute(
             "SELECT count(*) FROM totals WHERE bank_id = ?", [bank_id]).fetchone()[0] > 0
