@@ -264,6 +264,13 @@ def applicable_lpr(dates, lpr: pd.DataFrame, tenor: str = "1y") -> np.ndarray:
     return out
 
 
+def lpr_daily(lpr: pd.DataFrame) -> pd.DataFrame:
+    """The applicable fixing of every day from the first fixing to lpr_coverage_end: day, lpr_1y_pct, lpr_5y_pct."""
+    days = pd.DataFrame({"day": pd.date_range(lpr["fixing_date"].min(), lpr_coverage_end(lpr), freq="D")})
+    return pd.merge_asof(days, lpr[["fixing_date", "lpr_1y_pct", "lpr_5y_pct"]].sort_values("fixing_date"),
+                         left_on="day", right_on="fixing_date")[["day", "lpr_1y_pct", "lpr_5y_pct"]]
+
+
 def register_lpr(con, lpr: pd.DataFrame, name: str = "lpr_daily") -> None:
     """Create (or replace) table ``name`` in a DuckDB connection: the applicable LPR of every day from the first
     fixing to lpr_coverage_end (the latest fixing on or before that day), for an equality join that every SQL
@@ -272,10 +279,7 @@ def register_lpr(con, lpr: pd.DataFrame, name: str = "lpr_daily") -> None:
     Columns: day DATE, lpr_1y_pct DOUBLE, lpr_5y_pct DOUBLE. Example:
     ``... LEFT JOIN lpr_daily l ON l.day = loans.origination_date``.
     """
-    days = pd.DataFrame({"day": pd.date_range(lpr["fixing_date"].min(), lpr_coverage_end(lpr), freq="D")})
-    daily = pd.merge_asof(days, lpr[["fixing_date", "lpr_1y_pct", "lpr_5y_pct"]].sort_values("fixing_date"),
-                          left_on="day", right_on="fixing_date")
-    con.register("_lpr_frame", daily)
+    con.register("_lpr_frame", lpr_daily(lpr))
     try:
         con.execute(
             f'CREATE OR REPLACE TABLE "{name}" AS SELECT CAST(day AS DATE) AS day, '

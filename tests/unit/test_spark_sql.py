@@ -72,3 +72,7 @@ def test_parameters_are_bound_and_star_replace_expanded():
                    "WHERE t.d BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-06-30' AS DATE)")
     assert to_spark("SELECT a FROM t WHERE b = ? AND list_contains(?, c)", ["x'y", [1, 2]]) == (
         "SELECT a FROM t WHERE b = 'x\\'y' AND ARRAY_CONTAINS(ARRAY(1, 2), c)")
+
+
+def test_list_overlap_is_written_as_spark_spells_it():
+    assert to_spark("SELECT a && b FROM t") == "SELECT ARRAYS_OVERLAP(a, b) FROM t"  # SQLGlot 30.30 writes a && b
