@@ -149,11 +149,15 @@ class SparkConnection:
 
 
 def session(url: str | None = None):
-    """A Spark session: Spark Connect at ``url`` (sc://host:15002), else local[2]; UTC, so dates stay dates."""
+    """A Spark session: Spark Connect at ``url`` (sc://host:15002; its own configuration), else local[2]; UTC, so
+    dates stay dates."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("pucredit").config("spark.sql.session.timeZone", "UTC")
-    builder = builder.remote(url) if url else builder.master("local[2]").config("spark.ui.enabled", "false")
+    if url:
+        return builder.remote(url).getOrCreate()
+    # a local session shuffles into a few partitions, not Spark's default 200 (meant for a cluster)
+    builder = builder.master("local[2]").config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
     return builder.getOrCreate()
 
 
