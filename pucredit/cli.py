@@ -176,8 +176,13 @@ def cmd_metrics(args) -> int:
             print(warning, file=sys.stderr)
         tape.raise_for_errors()
         if args.engine == "spark":
-            from pucredit.engine import spark
-
+            try:
+                from pucredit.engine import spark
+                import pyspark  # noqa: F401
+            except ImportError as exc:
+                raise InputError(Problem(file="command line", rule="usage", value="--engine spark",
+                                         message=f"the Spark engine is not installed ({exc.name})",
+                                         accepted="pip install 'pucredit[spark]' (and Java 17), or --engine duckdb")) from None
             result = compute_metrics(spark.on_spark(tape, args.bank, tape.workdir / "spark", spark.session(args.spark)),
                                      args.bank, period, policy, terms=terms)
         else:
