@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_STAMP := data/demo/.built
 export SM_FORMULA_ENGINE := formulaic
 
-.PHONY: install data notebooks demo test test-fast lab lock clean
+.PHONY: install data notebooks demo test test-fast test-spark lab lock clean
 
 install: $(VENV)/.installed
 
@@ -37,7 +37,12 @@ notebooks: $(VENV)/.installed
 
 # Unit, known-truth and end-to-end tests, then every notebook run top to bottom on the demo data (nbval).
 test: data notebooks
-	$(PY) -m pytest tests notebooks --nbval-lax
+	$(PY) -m pytest tests notebooks --nbval-lax -m "not spark"
+
+# The Spark backend against DuckDB on a small tape: installs pucredit[spark] (pyspark, about 490 MB; Java 17 needed).
+test-spark: $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-spark.lock
+	$(PY) -m pytest tests -m spark
 
 # Everything but the notebook and batch executions (tests/e2e), in a few minutes.
 test-fast: data

@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the JSON here instead of printing it")
     p.add_argument("--lpr", help="extra LPR fixings (CSV)")
     p.add_argument("--sheet", help="Excel sheet name")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="where the metrics' SQL runs (spark: the same statements transpiled; needs pucredit[spark])")
+    p.add_argument("--spark", metavar="URL", help="Spark Connect URL (sc://host:15002); default a local[2] session")
 
     p = sub.add_parser("run", help="run every report notebook for one bank and period")
     p.add_argument("bank_yaml", help="bank file (parameters/banks/*.yaml)")
@@ -174,7 +177,18 @@ def cmd_metrics(args) -> int:
         for warning in tape.findings.warnings:
             print(warning, file=sys.stderr)
         tape.raise_for_errors()
-        result = compute_metrics(tape, args.bank, period, policy, terms=terms)
+        if args.engine == "spark":
+            try:
+                from pucredit.engine import spark
+                import pyspark  # noqa: F401
+            except ImportError as exc:
+                raise InputError(Problem(file="command line", rule="usage", value="--engine spark",
+                                         message=f"the Spark engine is not installed ({exc.name})",
+                                         accepted="pip install 'pucredit[spark]' (and Java 17), or --engine duckdb")) from None
+            result = compute_metrics(spark.on_spark(tape, args.bank, tape.workdir / "spark", spark.session(args.spark)),
+                                     args.bank, period, policy, terms=terms)
+        else:
+            result = compute_metrics(tape, args.bank, period, policy, terms=terms)
     source = result.provenance.totals_source
     print(f"totals for {args.bank}: " + ("from the totals file" if source == "totals_file"
                                           else "from the tape (no totals file rows for this bank)"), file=sys.stderr)

@@ -15,7 +15,7 @@ import pandas as pd
 from pucredit.config.periods import Period
 from pucredit.analyses import renewals
 from pucredit.analyses.document import FirstLoanMetrics
-from pucredit.engine.sql import IN_PERIOD, as_float, period_params, sum_cny, weighted_mean
+from pucredit.engine.sql import IN_PERIOD, as_float, month_index, period_params, sum_cny, weighted_mean
 from pucredit.estimators.glm import binomial_glm
 from pucredit.engine.tape import Bank
 
@@ -262,16 +262,20 @@ def cohorts(histories: pd.DataFrame, bank: Bank, horizons=(6, 12, 24)) -> pd.Dat
     first = histories[histories["is_first_loan"]].copy()
     if first.empty:
         return pd.DataFrame()
-    balances = bank.sql("SELECT DISTINCT borrower_id, as_of FROM {loans} WHERE balance_cny > 0")
-    balances["as_of"] = pd.to_datetime(balances["as_of"]).dt.to_period("M")
-    present = set(zip(balances["borrower_id"], balances["as_of"]))
+    present = bank.sql(f"""
+        WITH present AS (SELECT DISTINCT borrower_id, {month_index('as_of')} AS m FROM {{loans}} WHERE balance_cny > 0),
+             first AS (SELECT loan_id, borrower_id, {month_index('origination_date')} AS m FROM {{originations}}
+                       WHERE is_first_loan)
+        SELECT f.loan_id, {", ".join(f"coalesce(bool_or(p.m = f.m + {h}), false) AS still_{h}" for h in horizons)}
+        FROM first f LEFT JOIN present p ON p.borrower_id = f.borrower_id
+                                        AND p.m IN ({", ".join(f"f.m + {h}" for h in horizons)})
+        GROUP BY f.loan_id
+    """).set_index("loan_id")  # whether each first loan's borrower has a balance h months after its origination
     first["quarter"] = first["origination_date"].dt.to_period("Q").astype(str)
-    start = first["origination_date"].dt.to_period("M")
     out = {"borrowers": first.groupby("quarter")["borrower_id"].nunique()}
     for h in horizons:
         observed = first["months_observed"] >= h
-        still = [(b, s + h) in present for b, s in zip(first["borrower_id"], start)]
-        first[f"still_{h}"] = np.where(observed, still, np.nan)
+        first[f"still_{h}"] = np.where(observed, first["loan_id"].map(present[f"still_{h}"]).astype(bool), np.nan)
         first[f"default_{h}"] = np.where(observed, first["months_to_default"] <= h, np.nan)
         out[f"still_borrower_{h}m"] = first.groupby("quarter")[f"still_{h}"].mean()
         out[f"cumulative_default_{h}m"] = first.groupby("quarter")[f"default_{h}"].mean()

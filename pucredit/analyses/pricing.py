@@ -76,18 +76,38 @@ def metrics(bank: Bank, period: Period) -> PricingMetrics:
         if result[f"{name}_new_rate_pct"] is None:
             notes[f"{name}_new_rate_pct"] = f"no {name} loans originated in the period"
     if bank.has("fee_third_party_cny") or bank.has("fee_bank_cny"):
-        smb = all_in(new_loans(bank, period).query("is_inclusive_smb"))
-        weights = smb["amount_cny"]
-        result.update(
-            inclusive_smb_new_allin_rate_pct=float(np.average(smb["allin_rate_pct"], weights=weights)) if len(smb) else None,
-            inclusive_smb_allin_gap_pp=float(np.average(smb["allin_gap_pp"], weights=weights)) if len(smb) else None,
-            inclusive_smb_third_party_fee_share=float(smb["has_third_party_fee"].mean()) if len(smb) else None,
-        )
+        result.update(allin_metrics(bank, period))
     else:
         result.update(inclusive_smb_new_allin_rate_pct=None, inclusive_smb_allin_gap_pp=None,
                       inclusive_smb_third_party_fee_share=None)
         notes["inclusive_smb_new_allin_rate_pct"] = "not applicable: the tape has no fee columns"
     return PricingMetrics(**result, passthrough=passthrough(bank, period), notes=notes)
+
+
+NO_FEES = ("coalesce(fee_third_party_cny, 0) = 0 AND coalesce(fee_bank_cny, 0) = 0"
+           " AND rate_pct IS NOT NULL AND amount_cny IS NOT NULL")  # a loan whose all-in rate is its contract rate
+
+
+def allin_metrics(bank: Bank, period: Period) -> dict:
+    """Amount-weighted all-in rate and its gap over the contract rate of the period's inclusive_smb new loans, and
+    the share paying third-party fees (实际承担的融资成本, 二(二)). A loan without fees costs its contract rate
+    (estimators.irr), so SQL sums those; only the loans with fees are costed one by one from their cash flows."""
+    smb = f"{IN_PERIOD} AND {bank.flag('inclusive_smb')}"
+    row = bank.sql(f"""
+        SELECT count(*) AS loans, count(*) FILTER (WHERE fee_third_party_cny > 0) AS third_party,
+               coalesce(sum(CAST(amount_cny AS DOUBLE)) FILTER (WHERE {NO_FEES}), 0) AS amount,
+               coalesce(sum(CAST(amount_cny AS DOUBLE) * rate_pct) FILTER (WHERE {NO_FEES}), 0) AS amount_rate
+        FROM {{originations}} WHERE {smb}
+    """, period_params(period)).iloc[0]
+    if not row["loans"]:
+        return dict(inclusive_smb_new_allin_rate_pct=None, inclusive_smb_allin_gap_pp=None,
+                    inclusive_smb_third_party_fee_share=None)
+    costed = all_in(new_loans(bank, period, f"{bank.flag('inclusive_smb')} AND NOT ({NO_FEES})"))
+    weight, amount = float(row["amount"]) + costed["amount_cny"].sum(), costed["amount_cny"]
+    return dict(
+        inclusive_smb_new_allin_rate_pct=float((row["amount_rate"] + (amount * costed["allin_rate_pct"]).sum()) / weight),
+        inclusive_smb_allin_gap_pp=float((amount * costed["allin_gap_pp"]).sum() / weight),
+        inclusive_smb_third_party_fee_share=int(row["third_party"]) / int(row["loans"]))
 
 
 # ---------------------------------------------------------------- the pricing report (notebook 02)
@@ -96,8 +116,9 @@ TENOR_BANDS = ((0, 6, "≤6m"), (7, 12, "7–12m"), (13, 36, "1–3y"), (37, 60,
 LINE_BANDS_CNY = (0, 1e6, 5e6, 1e7, float("inf"))  # credit-line bands: ≤1m, 1–5m, 5–10m, >10m yuan
 
 
-def new_loans(bank: Bank, period: Period) -> pd.DataFrame:
-    """The period's originations (first snapshot rows) with applicable LPR, spread and report bands.
+def new_loans(bank: Bank, period: Period, where: str = "true") -> pd.DataFrame:
+    """The period's originations (first snapshot rows; those where ``where`` holds) with applicable LPR, spread
+    and report bands.
 
     ``is_<segment>`` says whether a loan is in each policy segment (overlapping, as the regulatory
     definitions are); ``group`` splits the loans into exclusive groups for breakdowns that must add up:
@@ -108,7 +129,7 @@ def new_loans(bank: Bank, period: Period) -> pd.DataFrame:
         SELECT loan_id, borrower_id, month, origination_date, maturity_date, amount_cny, rate_pct, lpr_pct,
                lpr_1y_pct, pricing_base, borrower_type, guarantee, is_first_loan, is_renewal, credit_line_cny,
                repayment, branch_id, fee_third_party_cny, fee_bank_cny, {flags}
-        FROM {{originations}} WHERE {IN_PERIOD}
+        FROM {{originations}} WHERE {IN_PERIOD} AND ({where})
     """, period_params(period))
     frame["group"] = np.select([frame["is_inclusive_smb"], frame["is_inclusive_agri"]],
                                ["inclusive_smb", "agri_not_smb"], "other")

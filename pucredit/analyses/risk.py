@@ -16,7 +16,7 @@ from pucredit.analyses.document import RiskMetrics
 from pucredit.analyses.volume import stock_at
 from pucredit.config.periods import Period
 from pucredit.config.policy import REQUIRED_SEGMENTS, BankTerms, Tolerance
-from pucredit.engine.sql import sum_cny
+from pucredit.engine.sql import month_index, sum_cny
 from pucredit.engine.tape import Bank
 from pucredit.estimators.glm import binomial_glm
 
@@ -334,9 +334,9 @@ def default_drivers(bank: Bank, end: pd.Timestamp, horizon: int = 12):
                borrower_type, guarantee, CAST(is_first_loan AS INTEGER) AS is_first_loan,
                CASE WHEN credit_line_cny <= 1e6 THEN '≤1m' WHEN credit_line_cny <= 5e6 THEN '1–5m'
                     WHEN credit_line_cny <= 1e7 THEN '5–10m' ELSE '>10m' END AS line_band,
-               CAST(coalesce(date_diff('month', month, bad.bad_month) <= {horizon}, false) AS INTEGER) AS defaulted
+               CAST(coalesce({month_index('bad.bad_month')} - {month_index('month')} <= {horizon}, false) AS INTEGER) AS defaulted
         FROM {{originations}} o LEFT JOIN bad USING (loan_id)
-        WHERE date_diff('month', month, $last) >= {horizon} AND origination_date <= $end
+        WHERE {month_index('CAST($last AS DATE)')} - {month_index('month')} >= {horizon} AND origination_date <= $end
     """, {"last": bank.months[-1].date(), "end": end.date()})
     if len(frame) < 100 or frame["defaulted"].sum() < 10:
         return None

@@ -270,18 +270,27 @@ def applicable_lpr(dates, lpr: pd.DataFrame, tenor: str = "1y") -> np.ndarray:
     return out
 
 
-def register_lpr(con, lpr: pd.DataFrame, name: str = "lpr") -> None:
-    """Create (or replace) table ``name`` in a DuckDB connection for ASOF joins.
+def lpr_daily(lpr: pd.DataFrame) -> pd.DataFrame:
+    """The applicable fixing of every day from the first fixing to lpr_coverage_end: day, lpr_1y_pct, lpr_5y_pct."""
+    days = pd.DataFrame({"day": pd.date_range(lpr["fixing_date"].min(), lpr_coverage_end(lpr), freq="D")})
+    return pd.merge_asof(days, lpr[["fixing_date", "lpr_1y_pct", "lpr_5y_pct"]].sort_values("fixing_date"),
+                         left_on="day", right_on="fixing_date")[["day", "lpr_1y_pct", "lpr_5y_pct"]]
 
-    Columns: fixing_date DATE, lpr_1y_pct DOUBLE, lpr_5y_pct DOUBLE. Example:
-    ``... ASOF LEFT JOIN lpr ON loans.origination_date >= lpr.fixing_date``.
+
+def register_lpr(con, lpr: pd.DataFrame, name: str = "lpr_daily") -> None:
+    """Create (or replace) table ``name`` in a DuckDB connection: the applicable LPR of every day from the first
+    fixing to lpr_coverage_end (the latest fixing on or before that day), for an equality join that every SQL
+    engine runs alike (an ASOF join does not):
+
+    Columns: day DATE, lpr_1y_pct DOUBLE, lpr_5y_pct DOUBLE. Example:
+    ``... LEFT JOIN lpr_daily l ON l.day = loans.origination_date``.
     """
-    con.register("_lpr_frame", lpr[["fixing_date", "lpr_1y_pct", "lpr_5y_pct"]])
+    con.register("_lpr_frame", lpr_daily(lpr))
     try:
         con.execute(
-            f'CREATE OR REPLACE TABLE "{name}" AS SELECT CAST(fixing_date AS DATE) AS fixing_date, '
+            f'CREATE OR REPLACE TABLE "{name}" AS SELECT CAST(day AS DATE) AS day, '
             "CAST(lpr_1y_pct AS DOUBLE) AS lpr_1y_pct, CAST(lpr_5y_pct AS DOUBLE) AS lpr_5y_pct "
-            "FROM _lpr_frame ORDER BY fixing_date"
+            "FROM _lpr_frame ORDER BY day"
         )
     finally:
         con.unregister("_lpr_frame")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pucredit.contract.errors import DEFAULT_CAP, Findings, Problem
 from pucredit.contract.read import BIGINT_TYPES, EXACT_BELOW, Source, is_text_type, normalised_sql, spelling_map
-from pucredit.engine.sql import sql_quote
+from pucredit.engine.sql import month_index, sql_quote
 from pucredit.contract.schema import (INDUSTRY_CODE_PATTERN, BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN, TAPE_COLUMNS, TOTALS_COLUMNS, Column,
                                       accepted_text, value_limit)
 
@@ -249,7 +249,15 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
     return list(counts[len(rules) + len(text_columns):])
 
 
-MONTH_MASK_BITS = 127  # months a HUGEINT bitmask holds
+MONTH_MASK_BITS = 126  # months two BIGINT bitmasks hold (63 bits each; a HUGEINT one would not run in Spark)
+
+
+def _distinct_months(month: str) -> str:
+    """The number of distinct months of ``month`` (an index) among a group's rows, exact when they span fewer
+    than MONTH_MASK_BITS months: as fast as count(*), where count(DISTINCT ...) needs a second hash table."""
+    half = (f"coalesce(bit_count(bit_or(CAST(1 AS BIGINT) << CAST({month} % 63 AS INTEGER))"
+            f" FILTER (WHERE {month} % {MONTH_MASK_BITS} {{}} 63)), 0)")
+    return f"{half.format('<')} + {half.format('>=')}"
 
 # Origination facts that must not change between a loan's snapshots: (column, loan_facts min, loan_facts max)
 ORIGINATION_FACTS = (("origination_date", "orig", "orig_hi"), ("amount_cny", "amount", "amount_hi"),
@@ -315,11 +323,11 @@ def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -
     first-loan flags (首贷) on a borrower who already had an earlier operating loan in the tape. One aggregation
     serves all three, and its table ``loan_facts`` (first snapshot date per loan) is kept for
     building originations and renewal chains (``pred``: the predecessor loan named on the first snapshot)."""
-    month = "(year(as_of) * 12 + month(as_of))"  # a month index that every SQL engine computes alike
+    month = month_index("as_of")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE loan_facts AS
         SELECT bank_id, loan_id, min(as_of) AS first_as_of, arg_min(_row, as_of) AS first_row, count(*) AS rows,
-               bit_count(bit_or(CAST(1 AS HUGEINT) << CAST({month} % {MONTH_MASK_BITS} AS INTEGER))) AS months,
+               {_distinct_months(month)} AS months,
                max({month}) - min({month}) AS span,
                min(borrower_id) AS borrower_id, max(borrower_id) AS borrower_id_hi,
                min(origination_date) AS orig, max(origination_date) AS orig_hi,

@@ -2,6 +2,45 @@
 exact and the same on every run (floating sums in parallel differ in the last digits)."""
 from __future__ import annotations
 
+import contextlib
+import sys
+
+import duckdb
+
+_recorded: list | None = None  # (statement, parameters, calling module) of every connection while ``recording``
+
+
+class Connection:
+    """A DuckDB connection (every method is DuckDB's) whose ``execute`` can be recorded: the one place the engine's
+    SQL passes, so that a test sees every statement (and can transpile it to Spark, README "Running at scale")."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def execute(self, query: str, parameters=None) -> duckdb.DuckDBPyConnection:
+        if _recorded is not None:
+            _recorded.append((query, parameters, sys._getframe(1).f_globals.get("__name__")))
+        return self._con.execute(query, parameters)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def connect(**config) -> Connection:
+    return Connection(duckdb.connect(config=config))
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect (statement, parameters, calling module) of every ``Connection.execute`` in the block into the
+    list yielded."""
+    global _recorded
+    previous, _recorded = _recorded, []
+    try:
+        yield _recorded
+    finally:
+        _recorded = previous
+
 
 def sql_quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
@@ -22,6 +61,13 @@ def weighted_mean(value: str, weight: str, where: str = "true") -> str:
     num = f"sum(CAST({weight} AS DECIMAL(38, 2)) * CAST({value} AS DECIMAL(18, 6))) FILTER (WHERE {cond})"
     den = f"sum(CAST({weight} AS DECIMAL(38, 2))) FILTER (WHERE {cond})"
     return f"CAST({num} AS DOUBLE) / nullif(CAST({den} AS DOUBLE), 0)"
+
+
+def month_index(date: str) -> str:
+    """A date's month as one integer (year × 12 + month): month differences are differences of indices,
+    the same in every SQL engine (DuckDB's date_diff('month', ...) and Spark's DATEDIFF(MONTH, ...) disagree
+    across month ends: 2019-09-30 to 2020-02-29 is 5 in one and 4 in the other)."""
+    return f"(year({date}) * 12 + month({date}))"
 
 
 def as_float(value) -> float | None:

@@ -23,7 +23,7 @@ from pucredit.contract.errors import Findings, InputError, Problem
 from pucredit.config.policy import Policy, load_policy
 from pucredit.contract.read import Source, file_sha256, make_workdir, normalised_select, open_source, pseudonym_sql
 from pucredit.engine.segments import SegmentColumn, flag_columns, registry
-from pucredit.engine.sql import sql_quote
+from pucredit.engine.sql import connect, sql_quote
 from pucredit.contract.schema import TAPE_COLUMNS, TOTALS_COLUMNS
 from pucredit.contract.validate import DEFAULT_CAP, check_tape_against_totals, check_tape_consistency, check_tape_rows, check_totals
 
@@ -125,7 +125,7 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
     pseudonymisation key (default $PUCREDIT_PSEUDONYM_KEY, else random per process).
     """
     workdir = make_workdir()
-    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill")})
+    con = connect(memory_limit="1GB", temp_directory=str(workdir / "spill"))
     try:
         con.execute("SET enable_progress_bar = false")  # DuckDB's bar would write into stdout, e.g. the JSON
     except duckdb.InvalidInputException:
@@ -170,7 +170,7 @@ def open_prepared(folder: str | Path) -> Tape:
     folder = Path(folder)
     meta = pickle.loads((folder / PREPARED_META).read_bytes())
     workdir = make_workdir()
-    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill")})
+    con = connect(memory_limit="1GB", temp_directory=str(workdir / "spill"))
     try:
         try:
             con.execute("SET enable_progress_bar = false")
@@ -205,7 +205,7 @@ class Bank:
 
     Stock rows are classified on their own values (docs/data-contract.md §9); originations are each loan's
     first snapshot row, for loans originated from the tape's first month on, with the
-    applicable LPR (latest fixing on or before the origination date, by pricing_base).
+    applicable LPR (latest fixing on or before the origination date, by pricing_base; reference.register_lpr).
     """
 
     tape: Tape
@@ -272,7 +272,7 @@ class Bank:
                    CASE o.pricing_base WHEN 'lpr_1y' THEN l.lpr_1y_pct WHEN 'lpr_5y' THEN l.lpr_5y_pct END AS lpr_pct,
                    date_trunc('month', o.origination_date) AS month
             FROM (SELECT {classified} FROM first_rows) o
-            ASOF LEFT JOIN lpr l ON o.origination_date >= l.fixing_date
+            LEFT JOIN lpr_daily l ON l.day = o.origination_date
         """, [window_start.date()])
         has_totals = tape.totals_path is not None and con.execute(
             "SELECT count(*) FROM totals WHERE bank_id = ?", [bank_id]).fetchone()[0] > 0

@@ -139,16 +139,20 @@ def test_lpr_changes_in_a_window(lpr):
     assert lpr_changes(lpr, "2019-01-01", "2026-12-31")["change_bp"].sum() == -125
 
 
-def test_register_lpr_supports_asof_join(lpr):
+def test_register_lpr_holds_the_applicable_fixing_of_every_covered_day(lpr):
     con = duckdb.connect()
     register_lpr(con, lpr)
     types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                             "WHERE table_name = 'lpr'").fetchall())
-    assert types == {"fixing_date": "DATE", "lpr_1y_pct": "DOUBLE", "lpr_5y_pct": "DOUBLE"}
+                             "WHERE table_name = 'lpr_daily'").fetchall())
+    assert types == {"day": "DATE", "lpr_1y_pct": "DOUBLE", "lpr_5y_pct": "DOUBLE"}
     got = con.execute(
-        "SELECT d, lpr_1y_pct FROM (VALUES (DATE '2024-10-20'), (DATE '2024-10-21')) loans(d) "
-        "ASOF JOIN lpr ON loans.d >= lpr.fixing_date ORDER BY d").fetchall()
-    assert [rate for _, rate in got] == [3.35, 3.10]
+        "SELECT d, lpr_1y_pct FROM (VALUES (DATE '2019-08-19'), (DATE '2019-08-20'), (DATE '2024-10-20'), "
+        "(DATE '2024-10-21'), (DATE '2026-01-31'), (DATE '2026-02-01')) loans(d) "
+        "LEFT JOIN lpr_daily ON lpr_daily.day = loans.d ORDER BY d").fetchall()
+    # before the first fixing and after the month of the latest one there is no LPR (never carried forward)
+    assert [rate for _, rate in got] == [None, 4.25, 3.35, 3.10, 3.00, None]
+    assert con.execute("SELECT count(*), count(DISTINCT day) FROM lpr_daily").fetchone() == (
+        (lpr_coverage_end(lpr) - lpr["fixing_date"].min()).days + 1,) * 2
 
 
 @pytest.fixture(scope="module")
