@@ -12,7 +12,7 @@ import pandas as pd
 from pucredit.report import service_report
 from pucredit.report.context import Report
 from pucredit.report.labels import label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 from pucredit.report.sections.volume import pct, yi
 
 
@@ -25,6 +25,7 @@ def filing_due(r: Report) -> Section:
     return Section(finding=label("svc_due", r.lang, due=due, end=r.period.end, days=days))
 
 
+@titled("svc_summary_heading")
 def summary(r: Report, plausibility: int | None = None, export_dir: str = "") -> Section:
     """The one-page summary for the filing, every target missed named first with its value; written as CSV
     into ``export_dir`` when given."""
@@ -47,11 +48,13 @@ def summary(r: Report, plausibility: int | None = None, export_dir: str = "") ->
                    notes=notes)
 
 
+@titled("svc_volume_heading")
 def volume(r: Report) -> Section:
     """保量 (notice 二(一)): the targets are in the summary; the growth chart is report 01's, not drawn twice."""
     return Section(finding=r.t("svc_volume"))
 
 
+@titled("svc_pricing_heading")
 def pricing(r: Report) -> Section:
     """稳价 (notice 二(二)): the speed of the LPR pass-through, beside the summary's rates."""
     p = r.doc.pricing
@@ -64,6 +67,7 @@ def pricing(r: Report) -> Section:
                                  first=pt.first_month, last=pt.last_month))
 
 
+@titled("svc_structure_heading")
 def structure(r: Report) -> Section:
     """优结构 (notice 二(三)): borrowers served in the period and the structure of the stock at the period end."""
     f = r.doc.first_loans
@@ -78,6 +82,7 @@ def structure(r: Report) -> Section:
                    tables=(Table(r.t("svc_stock_caption"), frame, note=note),))
 
 
+@titled("svc_risk_heading")
 def risk(r: Report) -> Section:
     """不良容忍度 (notice 四(九)): the headroom in yuan and the NPL formation, beside the summary's ratios."""
     k = r.doc.risk
@@ -89,6 +94,7 @@ def risk(r: Report) -> Section:
                                  formation="" if formation is None else label("svc_formation", r.lang, value=pct(formation))))
 
 
+@titled("svc_quality_heading")
 def data_quality(r: Report) -> Section:
     """数据质量 (notice 五(十一)): the summary carries the counts; report 05 the detail."""
     return Section(finding=r.t("svc_quality"))

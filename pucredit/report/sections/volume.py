@@ -12,7 +12,7 @@ from pucredit.analyses import volume
 from pucredit.report import plotting
 from pucredit.report.context import Report
 from pucredit.report.labels import catalogue, label, value_label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 
 DASH = "—"
 
@@ -63,6 +63,7 @@ def _figure_legend(ax) -> None:
 
 # ---------------------------------------------------------------- 1. growth targets, notice 二(一)
 
+@titled("vol_targets_heading")
 def growth_targets(r: Report) -> Section:
     """Notice 二(一): each targeted segment's year-to-date growth against its target; misses first."""
     v, lang = r.doc.volume, r.lang
@@ -120,6 +121,7 @@ def growth_targets(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 2. month by month
 
+@titled("vol_path_heading")
 def growth_path(r: Report) -> Section:
     """Year-to-date growth month by month through the period's year, all loans and each targeted segment
     (notice 二(一) is judged at the year end; the path shows the pace)."""
@@ -148,6 +150,7 @@ def growth_path(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 3. what the year end needs
 
+@titled("vol_year_end_heading")
 def year_end_gap(r: Report) -> Section:
     """Balance each segment must add by year end if all loans keep their pace (notice 二(一) is a
     full-year target)."""
@@ -176,6 +179,7 @@ def year_end_gap(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 4. borrowers
 
+@titled("vol_borrowers_heading")
 def borrowers(r: Report) -> Section:
     """Borrowers with a balance at the period end against a year earlier (notice 二(一): 客户数量)."""
     counts = volume.borrower_counts(r.stocks, r.period)
@@ -201,6 +205,7 @@ def borrowers(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 5. county loan-to-deposit ratio, 三(五)
 
+@titled("vol_ldr_heading")
 def county_ldr(r: Report) -> Section:
     """Notice 三(五) 合理提升县域存贷比: the ratio at the period end (metrics) and its change since the first
     month end of the period's year, from the totals file's county loans and deposits."""
@@ -238,6 +243,7 @@ def county_ldr(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 6. structure
 
+@titled("vol_structure_heading")
 def structure(r: Report, top: int = 10) -> Section:
     """Where the inclusive small-micro book is, by borrower type, branch and county (the largest ``top``)."""
     tables, notes, largest = [], [], None
@@ -269,6 +275,7 @@ def structure(r: Report, top: int = 10) -> Section:
 
 # ---------------------------------------------------------------- 7. national comparison
 
+@titled("vol_national_heading")
 def national(r: Report) -> Section:
     """The bank's year-on-year growth beside the published national figures (PBoC and NFRA bases apart),
     in two panels: inclusive small-micro loans, all loans."""
