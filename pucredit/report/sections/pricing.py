@@ -337,7 +337,8 @@ def spread_drivers(r: Report) -> Section:
             terms.setdefault(match.group(1), {})[match.group(2)] = term
     for variable in DRIVER_VARIABLES:
         levels = terms.get(variable, {})
-        reference_level = level_order(variable, data[variable].unique())[0]
+        # the reference is the level without a coefficient (patsy's first in text order, not the band order)
+        reference_level = next(v for v in level_order(variable, data[variable].unique()) if v not in levels)
         for level in level_order(variable, levels):
             rows.append((label("pr_term", r.lang, variable=capitalized(r, r.t(f"pr_by_{variable}")),
                                level=level_label(r, variable, level),
