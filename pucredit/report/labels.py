@@ -134,6 +134,9 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
     "negative_total": ("各项贷款为负", "negative total loans"),
     "npl_above_total": ("不良超过各项贷款", "NPL above total loans"),
     "ragged_row": ("行的列数不对", "row with the wrong number of fields"),
+    "bad_bank_id": ("机构编码不可用", "unusable bank id"),
+    "future_snapshot": ("数据日期晚于今天", "snapshot date in the future"),
+    "out_of_range": ("数值超出合理范围或编码丢失位数", "value out of range, or a code that lost digits"),
     "any": ("任一检查", "any check"),
 }
 

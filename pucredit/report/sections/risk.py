@@ -16,7 +16,7 @@ from pucredit.report.labels import label, value_label
 from pucredit.report.section import Section, Table, titled
 
 DASH = "—"
-OTHER_COLORS = ("#2980b9", "#e67e22", "#16a085", "#95a5a6")  # segments without a house colour, in turn
+OTHER_COLORS = ("#2980b9", "#e67e22", "#f1c40f", "#95a5a6")  # segments without a house colour, in turn
 LINE_BANDS = {"≤1m": "risk_line_le_1m", "1–5m": "risk_line_1_5m", "5–10m": "risk_line_5_10m", ">10m": "risk_line_gt_10m"}
 SHOWN_BRANCHES = 15
 

@@ -207,36 +207,38 @@ def borrowers(r: Report) -> Section:
 
 @titled("vol_ldr_heading")
 def county_ldr(r: Report) -> Section:
-    """Notice 三(五) 合理提升县域存贷比: the ratio at the period end (metrics) and its change since the first
-    month end of the period's year, from the totals file's county loans and deposits."""
-    end = r.doc.volume.county_loan_to_deposit_ratio
+    """Notice 三(五) 合理提升县域存贷比: the ratio at the period end against the previous year end, both and the
+    change from the metrics document (one number, one place), with the months between from the totals file."""
+    v = r.doc.volume
+    end, base, change = (v.county_loan_to_deposit_ratio, v.get("county_loan_to_deposit_ratio_base"),
+                         v.get("county_loan_to_deposit_ratio_change_pp"))
     if end is None:
         return Section(finding=r.t("vol_ldr_none"))
     s = r.stocks
-    year = s[(s.index.year == r.period.end.year) & (s.index <= r.period.end)
-             & (s["county_deposits_cny"] > 0)][["county_loans_cny", "county_deposits_cny"]]
-    ratio = year["county_loans_cny"] / year["county_deposits_cny"]
-    first, end_date = ratio.index[0], f"{r.period.end:%Y-%m}"
-    if first == r.period.end:
-        finding = label("vol_ldr_finding_level", r.lang, end=pct(end, 1), end_date=end_date)
+    months = s[(s.index >= r.period.base_date) & (s.index <= r.period.end)
+               & (s["county_deposits_cny"] > 0)][["county_loans_cny", "county_deposits_cny"]]
+    ratio = months["county_loans_cny"] / months["county_deposits_cny"]
+    end_date, base_date = f"{r.period.end:%Y-%m}", f"{r.period.base_date:%Y-%m}"
+    if change is None:
+        finding = label("vol_ldr_finding_level", r.lang, end=pct(end), end_date=end_date, base_date=base_date)
     else:
-        change = (end - ratio.iloc[0]) * 100
-        finding = label("vol_ldr_finding", r.lang, end=pct(end, 1), end_date=end_date, start=pct(ratio.iloc[0], 1),
-                        start_date=f"{first:%Y-%m}", change=f"{abs(change):.1f}",
-                        direction=r.t("vol_ldr_up" if change >= 0 else "vol_ldr_down"))
+        finding = label("vol_ldr_rose" if change > 0 else "vol_ldr_fell" if change < 0 else "vol_ldr_flat", r.lang, end=pct(end), end_date=end_date,
+                        base=pct(base), base_date=base_date, change=f"{abs(change):.2f}")
     frame = pd.DataFrame({
-        _col(r, "month"): [f"{d:%Y-%m}" for d in year.index],
-        _col(r, "county_loans", "unit_100m_cny"): year["county_loans_cny"].map(yi).values,
-        _col(r, "county_deposits", "unit_100m_cny"): year["county_deposits_cny"].map(yi).values,
-        _col(r, "county_ldr"): ratio.map(lambda x: pct(x, 1)).values,
+        _col(r, "month"): [f"{d:%Y-%m}" for d in months.index],
+        _col(r, "county_loans", "unit_100m_cny"): months["county_loans_cny"].map(yi).values,
+        _col(r, "county_deposits", "unit_100m_cny"): months["county_deposits_cny"].map(yi).values,
+        _col(r, "county_ldr"): ratio.map(pct).values,
     })
     fig, ax = plt.subplots()
-    ax.plot(ratio.index, ratio, marker="o", color=plotting.COLORS["inclusive_agri"], label=r.t("county_ldr"))
-    plotting.percent_axis(ax)
+    ax.plot(ratio.index, ratio, marker="o", color=plotting.COLORS["county_ldr"], label=r.t("county_ldr"))
+    plotting.percent_axis(ax, digits=0)
+    middle, half = (ratio.max() + ratio.min()) / 2, max(0.05, (ratio.max() - ratio.min()) / 2 + 0.01)
+    ax.set_ylim(max(0.0, middle - half), middle + half)  # at least 10 pp, so a change reads at its true size
     plotting.month_labels(ax, ratio.index)
     ax.set_title(r.t("vol_ldr_title"))
     ax.set_xlabel(r.t("month"))
-    ax.set_ylabel(r.t("county_ldr"))
+    ax.set_ylabel(r.t("county_ldr") + r.unit("unit_pct"))
     fig.tight_layout()
     return Section(finding=finding, tables=(Table(r.t("vol_ldr_caption"), frame),), figures=(fig,))
 
@@ -300,7 +302,7 @@ def national(r: Report) -> Section:
         for key, marker in zip(keys, ("o", "s")):
             points = nat[(nat["label"] == key) & (nat["measure"] == "yoy")]
             ax.scatter(points["period_end"], points["national_growth"], marker=marker, zorder=3,
-                       color=plotting.COLORS["national"] if key != "nfra_basis" else "#2c3e50",
+                       color=plotting.COLORS["national_nfra" if key == "nfra_basis" else "national"],
                        label=r.t("vol_national_all_loans") if key == "total_loans" else r.t(key))
         plotting.percent_axis(ax)
         ax.set_title(r.t(panel))
