@@ -63,9 +63,9 @@ def _figure_legend(ax) -> None:
 
 # ---------------------------------------------------------------- 1. growth targets, notice 二(一)
 
-@titled("vol_targets_heading")
-def growth_targets(r: Report) -> Section:
-    """Notice 二(一): each targeted segment's year-to-date growth against its target; misses first."""
+def growth_verdicts(r: Report) -> tuple[dict[str, list[str]], list[dict]]:
+    """Notice 二(一): each targeted segment's year-to-date growth against its target, in words (direction and
+    size, against what) under missed, met, unknown, reference and not applicable; and the table's rows."""
     v, lang = r.doc.volume, r.lang
     total = v.total_loans_growth
     missed, met, unknown, absent, reference, rows = [], [], [], [], [], []
@@ -104,12 +104,19 @@ def growth_targets(r: Report) -> Section:
             _col(r, "gap_pp"): DASH if _missing(gap) or basis == "reference" else f"{gap:+.2f}",
             _col(r, "target_met"): DASH if ok is None else r.t("yes" if ok else "no"),
         })
+    return {"missed": missed, "met": met, "unknown": unknown, "reference": reference, "absent": absent}, rows
+
+
+@titled("vol_targets_heading")
+def growth_targets(r: Report) -> Section:
+    """Notice 二(一): each targeted segment's year-to-date growth against its target; misses first."""
+    v, lang = r.doc.volume, r.lang
+    total = v.total_loans_growth
     if total is None:
         return Section(finding=r.t("vol_no_targets"))
-    parts = [label(key, lang, items=r.t("vol_list_sep").join(items)) for key, items in
-             (("vol_missed", missed), ("vol_met", met), ("vol_unknown", unknown), ("vol_reference", reference),
-              ("vol_not_applicable_list", absent))
-             if items]
+    verdicts, rows = growth_verdicts(r)
+    parts = [label(f"vol_{kind}" if kind != "absent" else "vol_not_applicable_list", lang,
+                   items=r.t("vol_list_sep").join(items)) for kind, items in verdicts.items() if items]
     total_row = {_col(r, "segment"): r.t("total_loans"),
                  _col(r, "balance_base", "unit_100m_cny"): yi(r.stocks["total_loans_cny"].get(r.period.base_date)),
                  _col(r, "balance_end", "unit_100m_cny"): yi(v.total_loans_balance_cny),
