@@ -29,7 +29,7 @@ MAX_QUOTED = 12
 HEADER_KEYS = {"01_volume": "vol", "02_pricing": "pr", "03_first_loans": "fl", "04_risk": "risk",
                "05_quality": "qual", "06_service_report": "svc"}  # the r.header(...) key of each notebook
 MISSING = {"nan", "NaN", "None", "inf", "-inf", "NaT", "<NA>"}
-RAW_CELL = re.compile(r"^[a-z]+(_[a-z0-9]+)+$|^(yoy|ytd|confirmed|derived|quarter|True|False)$")
+RAW_CELL = re.compile(r"^[a-z]+(_[a-z0-9]+)+$|^(yoy|ytd|confirmed|quarter|True|False)$")
 PATH = re.compile(r"(/(tmp|work|home|root|Users)/)|\b[\w-]+/[\w./-]+\.(csv|yaml|yml|parquet|json|py)\b")
 
 
