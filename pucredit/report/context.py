@@ -171,7 +171,9 @@ def key_value_table(rows: list[tuple[str, str]], title: str = "", lead: str = ""
 
     opening = ([f"# {escape_markdown(title)}", ""] if title else []) + ([escape_markdown(lead), ""] if lead else [])
     cells = [f"| {escape_markdown(k)} | {escape_markdown(v)} |" for k, v in rows]
-    return Markdown("\n".join([*opening, "| | |", "|---|---|", *cells]))
+    # the title, unescaped, also in the output's metadata: where the HTML export finds the page title
+    return Markdown("\n".join([*opening, "| | |", "|---|---|", *cells]),
+                    metadata={"pucredit_title": title} if title else None)
 
 
 def finding(text: str):

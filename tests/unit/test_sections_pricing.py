@@ -119,3 +119,10 @@ def test_each_driver_is_read_against_the_category_without_a_coefficient(demo):
         by_variable.setdefault((variable, reference), []).append(level)
     assert ("原始期限", "13至36个月") in by_variable and ("单户授信额度", "100万至500万元") in by_variable
     assert by_variable[("原始期限", "13至36个月")] == ["6个月及以下", "7至12个月", "37至60个月"]
+
+
+def test_each_section_has_its_heading_in_the_report_language(demo):
+    _, shown = demo
+    zh, en = ([s.title for s in shown[lang].values()] for lang in ("zh", "en"))
+    assert zh[0] == "1. 新发放贷款利率" and en[0] == "1. New-loan rates against the LPR"
+    assert all(zh) and all(en) and not any(re.search(r"[\u3400-\u9fff]", t) for t in en)
