@@ -8,12 +8,6 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# # 03 优结构：首贷与贷款结构 · First loans and loan structure
-#
-# 通知二（三）、四（七）、六（十三）。Notice clauses 二(三), 四(七), 六(十三). Each cell below is one section of
-# `pucredit/report/sections/first_loans.py`; its text is in `pucredit/report/catalogue/first_loans.yaml`.
-
 # %% tags=["parameters"]
 bank_file: str = "LB01"  # bank file: a name in parameters/banks/ or a path to a bank YAML
 period: str = "2025H1"  # reporting period: 2024, 2024H1, 2024Q3 or 2024-05
@@ -22,12 +16,13 @@ policy: str = ""  # policy year or file; empty: the bank file's, else the period
 context: str = ""  # set by pucredit run: the validated tape and metrics of this bank (empty: read the tape)
 
 # %%
+# Sections: pucredit/report/sections/first_loans.py; every heading and text: pucredit/report/catalogue/first_loans.yaml
 from pucredit.report import context as report
 from pucredit.report.sections import conduct
 from pucredit.report.sections import first_loans as sections
 
 r = report.setup(bank_file=bank_file, period=period, lang=lang, policy=policy, context=context)
-r.header()
+r.header("fl")
 
 # %%
 sections.acquisition(r)
@@ -46,9 +41,6 @@ sections.follow_up(r)
 
 # %%
 sections.cohorts(r)
-
-# %% [markdown]
-# The first-loan default odds ratio is shown here only; 04_risk refers to it.
 
 # %%
 sections.price_and_risk(r)

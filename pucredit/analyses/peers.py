@@ -86,20 +86,6 @@ def check_parameters(**params) -> PeerParameters:
     return checked.model_copy(update={"period": parse_period(checked.period).label})
 
 
-def header(frame: pd.DataFrame, params: PeerParameters):
-    """Markdown block opening the peer report: period, banks, policy years, versions, anonymised or not."""
-    from pucredit.report.context import key_value_table
-
-    zh = params.lang == "zh"
-    rows = [("报告期" if zh else "Period", params.period),
-            ("银行数" if zh else "Banks", f"{len(frame)}"),
-            ("政策年度" if zh else "Policy year", ", ".join(sorted(map(str, frame["policy"].dropna().unique())))),
-            ("匿名化" if zh else "Anonymised", ("是" if zh else "yes") if params.anonymise else ("否" if zh else "no"))]
-    if "pucredit_version" in frame:
-        rows.append(("pucredit 版本" if zh else "pucredit version",
-                     ", ".join(sorted(map(str, frame["pucredit_version"].dropna().unique())))))
-    return key_value_table(rows)
-
 
 def export(frame: pd.DataFrame, key: pd.DataFrame | None, folder: str | Path) -> list[Path]:
     """peers.csv (the table the report shows) and, for an anonymised report, peers_key.csv (code -> bank_id)."""

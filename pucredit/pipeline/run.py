@@ -171,12 +171,13 @@ def export_html(notebook: Path, target: Path, title: str, lang: str = "zh", nav:
 
 
 def report_title(executed: Path, who: str, period: str) -> str:
-    """The page title of a report: who (bank name and id), the notebook's own heading, the period."""
+    """The page title of a report: who (bank name and id), the report's title as its header showed it, the period."""
     import nbformat
 
     cells = nbformat.read(executed, as_version=4).cells
-    heading = next((c.source.strip().splitlines()[0].lstrip("# ").strip() for c in cells
-                    if c.cell_type == "markdown" and c.source.strip().startswith("#")), executed.stem)
+    titles = (output.get("metadata", {}).get("text/markdown", {}).get("pucredit_title")
+              for cell in cells if cell.cell_type == "code" for output in cell.get("outputs", []))
+    heading = next((title for title in titles if title), executed.stem)  # the title r.header() showed
     return f"{who} · {heading} · {period}"
 
 

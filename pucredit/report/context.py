@@ -148,8 +148,10 @@ class Report:
     def stocks(self) -> pd.DataFrame:
         return volume.monthly_stocks(self.bank)
 
-    def header(self):
-        """Markdown block opening every report: bank, period, policy, data hash, version, time."""
+    def header(self, report: str):
+        """Markdown block opening every report: its title and the notice's clauses it covers (catalogue keys
+        ``<report>_report_title`` and ``<report>_report_clauses``), then bank, period, policy, data hash,
+        version, time."""
         totals = self.t("totals_file") if self.bank.has_totals else self.t("tape")
         rows = [
             (self.t("report_bank"), self.bank_file.name + self.bracket(self.bank.bank_id)),
@@ -161,7 +163,8 @@ class Report:
             (self.t("report_version"), __version__),
             (self.t("report_generated"), self.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
         ]
-        return key_value_table(rows)
+        return key_value_table(rows, title=self.t(f"{report}_report_title"),
+                               lead=self.t(f"{report}_report_clauses"))
 
     def finding(self, zh: str, en: str):
         """The one-line plain-language finding that opens a section."""
@@ -197,15 +200,19 @@ def setup(bank_file: str, period: str, lang: str = "", policy: str = "", context
 
 # ---------------------------------------------------------------- table formatting
 
-def key_value_table(rows: list[tuple[str, str]]):
-    """A two-column Markdown table without headings (the block that opens a report); every cell is escaped,
-    so a bank name from a user's file shows as text (no markup, links or broken table)."""
+def key_value_table(rows: list[tuple[str, str]], title: str = "", lead: str = ""):
+    """A two-column Markdown table without headings (the block that opens a report), after the report's
+    title (a level-1 heading) and a lead line when given; every cell is escaped, so a bank name from a
+    user's file shows as text (no markup, links or broken table)."""
     from IPython.display import Markdown
 
     from pucredit.report.section import escape_markdown
 
+    opening = ([f"# {escape_markdown(title)}", ""] if title else []) + ([escape_markdown(lead), ""] if lead else [])
     cells = [f"| {escape_markdown(k)} | {escape_markdown(v)} |" for k, v in rows]
-    return Markdown("\n".join(["| | |", "|---|---|", *cells]))
+    # the title, unescaped, also in the output's metadata: where the HTML export finds the page title
+    return Markdown("\n".join([*opening, "| | |", "|---|---|", *cells]),
+                    metadata={"pucredit_title": title} if title else None)
 
 
 def finding(text: str):

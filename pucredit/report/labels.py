@@ -136,6 +136,9 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
     "ragged_row": ("行的列数不对", "row with the wrong number of fields"),
     "negative_bureau_value": ("征信授信、授信机构数或营业收入为负", "negative bureau credit, lender count or revenue"),
     "bureau_line_below_own_line": ("征信授信总额低于本行授信", "bureau credit below this bank's line"),
+    "bad_bank_id": ("机构编码不可用", "unusable bank id"),
+    "future_snapshot": ("数据日期晚于今天", "snapshot date in the future"),
+    "out_of_range": ("数值超出合理范围或编码丢失位数", "value out of range, or a code that lost digits"),
     "any": ("任一检查", "any check"),
 }
 

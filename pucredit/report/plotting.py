@@ -14,8 +14,12 @@ from matplotlib.ticker import PercentFormatter
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 CJK_FONT = "Noto Sans CJK SC"
+# one colour per segment in every chart of every report (a segment a policy file adds gets a colour of its
+# own chart); the county LDR and the NFRA national basis have their own
 COLORS = {"inclusive_smb": "#c0392b", "inclusive_agri": "#27ae60", "total_loans": "#34495e",
-          "key_county": "#8e44ad", "poverty_area": "#d68910", "national": "#7f8c8d", "bank": "#c0392b"}
+          "agri_loans": "#16a085", "key_county": "#8e44ad", "poverty_area": "#d68910",
+          "poverty_household": "#a04000", "national": "#7f8c8d", "national_nfra": "#2c3e50", "bank": "#c0392b",
+          "county_ldr": "#2471a3"}
 
 
 def setup() -> None:

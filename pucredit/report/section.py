@@ -6,6 +6,8 @@ every value from a user's file is escaped where it is shown.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 from dataclasses import dataclass, field
 
@@ -52,6 +54,17 @@ class Section:
             plt.close(figure)
         for note in self.notes:
             display(Markdown(escape_markdown(note)))
+
+
+def titled(key: str):
+    """A section function's heading: the :class:`Section` it returns, whichever way, carries the catalogue
+    text of ``key`` in the report's language as its title (the function's first argument is the report)."""
+    def decorate(function):
+        @functools.wraps(function)
+        def section(r, *args, **kwargs) -> Section:
+            return dataclasses.replace(function(r, *args, **kwargs), title=r.t(key))
+        return section
+    return decorate
 
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-!|~"})

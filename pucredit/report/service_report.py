@@ -37,11 +37,6 @@ def _fmt(value, unit: str) -> str:
     return formats.get(unit, str)(value)
 
 
-UNITS = {"100m_cny": ("亿元", "100m yuan"), "fraction": ("%", "%"), "pct": ("%（年化）", "% a year"),
-         "pp": ("百分点", "pp"), "count": ("户", "borrowers"), "rows": ("行", "rows"),
-         "findings": ("处", "findings"), "": ("", "")}
-
-
 def summary_table(metrics: MetricsDocument, quality_findings: int | None = None, lang: str = "zh") -> pd.DataFrame:
     """The one-page summary: section, indicator, unit, value, target or reference, and whether it is met.
 
@@ -50,101 +45,75 @@ def summary_table(metrics: MetricsDocument, quality_findings: int | None = None,
     twice), when it was run.
     """
     v, p, f, k, q = metrics.volume, metrics.pricing, metrics.first_loans, metrics.risk, metrics.quality
-    zh = lang == "zh"
-    yes, no = label("yes", lang), label("no", lang)
+
+    def t(key: str, **values) -> str:
+        return label(key, lang, **values)
 
     def met(value):
-        return "—" if value is None else (yes if value else no)
+        return "—" if value is None else t("yes" if value else "no")
 
     total_growth = _fmt(v.total_loans_growth, "fraction")
 
-    def target(segment: str, notice_zh: str, notice_en: str) -> str:
+    def target(segment: str, notice: str) -> str:
         """What the segment's target asks of this bank (二(一)): the notice's, its local office's, or nothing."""
         basis = v.of(segment, "target_basis")
         if basis == "reference":
-            return "参考，非本行监管目标" if zh else "reference, not a target for this bank"
+            return t("svc_target_reference")
         if basis == "local_office":
-            floor = _fmt(v.of(segment, "target_growth"), "fraction")
-            return (f"不低于当地监管局目标 {floor}" if zh else f"not below the local office's {floor}")
-        return notice_zh if zh else notice_en
+            return t("svc_target_local", floor=_fmt(v.of(segment, "target_growth"), "fraction"))
+        return t(notice, total=total_growth)
+    agri_limit = k.get("inclusive_agri_npl_limit_ratio")
     rows = [
-        ("保量", "Volume", "普惠型小微企业贷款余额", "Inclusive small-micro balance", "100m_cny",
-         v.inclusive_smb_balance_cny, "", "—"),
-        ("保量", "Volume", "普惠型小微企业贷款较年初增速", "Inclusive small-micro growth (YTD)", "fraction",
-         v.inclusive_smb_growth, target("inclusive_smb", f"不低于各项贷款增速 {total_growth}",
-                                        f"not below all loans, {total_growth}"), met(v.inclusive_smb_target_met)),
-        ("保量", "Volume", "普惠型小微企业贷款有余额户数", "Inclusive small-micro borrowers", "count",
-         v.inclusive_smb_borrowers, "", "—"),
-        ("保量", "Volume", "普惠型涉农贷款余额", "Inclusive agri balance", "100m_cny",
-         v.inclusive_agri_balance_cny, "", "—"),
-        ("保量", "Volume", "普惠型涉农贷款较年初增速", "Inclusive agri growth (YTD)", "fraction",
-         v.inclusive_agri_growth, target("inclusive_agri", f"不低于各项贷款增速 {total_growth}",
-                                         f"not below all loans, {total_growth}"), met(v.inclusive_agri_target_met)),
-        ("保量", "Volume", "普惠型涉农贷款有余额户数", "Inclusive agri borrowers", "count",
-         v.inclusive_agri_borrowers, "", "—"),
-        ("保量", "Volume", "涉农贷款较年初增速", "Agri-related loan growth (YTD)", "fraction",
-         v.of("agri_loans", "growth"), target("agri_loans", "余额增长", "balance growing"),
-         met(v.get("agri_loans_balance_growing"))),
-        ("保量", "Volume", "重点帮扶县贷款较年初增速", "Key assistance county growth (YTD)", "fraction",
-         v.of("key_county", "growth"), target("key_county", f"不低于本行各项贷款增速 {total_growth}",
-                                              f"not below the bank's, {total_growth}"), met(v.of("key_county", "target_met"))),
-        ("保量", "Volume", "脱贫地区贷款较年初增速", "Poverty-area growth (YTD)", "fraction",
-         v.of("poverty_area", "growth"), target("poverty_area", "余额增长", "balance growing"),
-         met(v.of("poverty_area", "target_met"))),
-        ("保量", "Volume", "县域存贷比", "County loan-to-deposit ratio", "fraction", v.county_loan_to_deposit_ratio,
-         ("较年初提升（上年末 " if zh else "rising (previous year end ") + _fmt(v.get("county_loan_to_deposit_ratio_base"),
-                                                                          "fraction") + ("）" if zh else ")"),
+        ("volume", "smb_balance", "100m_cny", v.inclusive_smb_balance_cny, "", "—"),
+        ("volume", "smb_growth", "fraction", v.inclusive_smb_growth, target("inclusive_smb", "svc_target_total"),
+         met(v.inclusive_smb_target_met)),
+        ("volume", "smb_borrowers", "count", v.inclusive_smb_borrowers, "", "—"),
+        ("volume", "agri_balance", "100m_cny", v.inclusive_agri_balance_cny, "", "—"),
+        ("volume", "agri_growth", "fraction", v.inclusive_agri_growth, target("inclusive_agri", "svc_target_total"),
+         met(v.inclusive_agri_target_met)),
+        ("volume", "agri_borrowers", "count", v.inclusive_agri_borrowers, "", "—"),
+        ("volume", "agri_loans_growth", "fraction", v.of("agri_loans", "growth"),
+         target("agri_loans", "svc_target_growing"), met(v.get("agri_loans_balance_growing"))),
+        ("volume", "key_county_growth", "fraction", v.of("key_county", "growth"),
+         target("key_county", "svc_target_bank_total"), met(v.of("key_county", "target_met"))),
+        ("volume", "poverty_area_growth", "fraction", v.of("poverty_area", "growth"),
+         target("poverty_area", "svc_target_growing"), met(v.of("poverty_area", "target_met"))),
+        ("volume", "county_ldr", "fraction", v.county_loan_to_deposit_ratio,
+         t("svc_target_ldr", base=_fmt(v.get("county_loan_to_deposit_ratio_base"), "fraction")),
          met(v.get("county_loan_to_deposit_ratio_rising"))),
-        ("稳价", "Pricing", "新发放普惠型小微企业贷款金额", "New inclusive small-micro loans", "100m_cny",
-         p.inclusive_smb_new_amount_cny, "", "—"),
-        ("稳价", "Pricing", "新发放普惠型小微企业贷款加权平均利率", "Their weighted average rate", "pct",
-         p.inclusive_smb_new_rate_pct, "", "—"),
-        ("稳价", "Pricing", "较LPR加点", "Spread over the LPR", "pp", p.inclusive_smb_new_spread_pp, "", "—"),
-        ("稳价", "Pricing", "含收费的综合融资成本", "All-in cost including fees", "pct",
-         p.inclusive_smb_new_allin_rate_pct, "", "—"),
-        ("稳价", "Pricing", "LPR长期传导系数", "Long-run LPR pass-through", "",
-         None if p.passthrough.long_run is None else round(p.passthrough.long_run, 2), "", "—"),
-        ("优结构", "Structure", "首贷户数", "First-loan borrowers", "count", f.first_loan_borrowers,
-         ("上年同期 " if zh else "a year earlier: ") + _fmt(f.first_loan_borrowers_last_year, "count")
-         + ("（参考：2024年通知未设首贷户目标）" if zh else " (reference: the 2024 notice sets no first-loan target)"), "—"),
-        ("优结构", "Structure", "首贷户占比", "First-loan share of borrowers", "fraction", f.first_loan_share, "", "—"),
-        ("优结构", "Structure", "新发放信用贷款占比", "Credit loans in new lending", "fraction", f.new_credit_share, "", "—"),
-        ("优结构", "Structure", "新发放续贷占比", "Renewals in new lending", "fraction", f.new_renewal_share, "", "—"),
-        ("优结构", "Structure", "新发放中长期贷款占比", "Medium/long term in new lending", "fraction",
-         f.new_medium_long_term_share, "", "—"),
-        ("风险", "Risk", "普惠型小微企业贷款不良率", "Inclusive small-micro NPL ratio", "fraction",
-         k.inclusive_smb_npl_ratio,
-         ("不高于各项贷款不良率 " if zh else "at most all loans' ") + _fmt(k.total_npl_ratio, "fraction")
-         + f" + {k.tolerance_pp}" + (" 个百分点" if zh else " pp"), met(k.inclusive_smb_within_tolerance)),
-        ("风险", "Risk", "容忍度余量", "Headroom to the tolerance", "pp", k.inclusive_smb_npl_headroom_pp, "≥ 0",
+        ("pricing", "new_amount", "100m_cny", p.inclusive_smb_new_amount_cny, "", "—"),
+        ("pricing", "new_rate", "pct", p.inclusive_smb_new_rate_pct, "", "—"),
+        ("pricing", "new_spread", "pp", p.inclusive_smb_new_spread_pp, "", "—"),
+        ("pricing", "new_allin", "pct", p.inclusive_smb_new_allin_rate_pct, "", "—"),
+        ("pricing", "passthrough", "", None if p.passthrough.long_run is None else round(p.passthrough.long_run, 2),
+         "", "—"),
+        ("structure", "first_borrowers", "count", f.first_loan_borrowers,
+         t("svc_target_first_last_year", before=_fmt(f.first_loan_borrowers_last_year, "count")), "—"),
+        ("structure", "first_share", "fraction", f.first_loan_share, "", "—"),
+        ("structure", "new_credit", "fraction", f.new_credit_share, "", "—"),
+        ("structure", "new_renewal", "fraction", f.new_renewal_share, "", "—"),
+        ("structure", "new_medium_long", "fraction", f.new_medium_long_term_share, "", "—"),
+        ("risk", "smb_npl", "fraction", k.inclusive_smb_npl_ratio,
+         t("svc_target_smb_npl", total=_fmt(k.total_npl_ratio, "fraction"), tolerance=k.tolerance_pp),
          met(k.inclusive_smb_within_tolerance)),
-        ("风险", "Risk", "普惠型涉农贷款不良率", "Inclusive agri NPL ratio", "fraction", k.inclusive_agri_npl_ratio,
-         "—" if k.inclusive_agri_npl_ratio is None else
-         (("未评价：银行文件未给出不良率年度目标" if zh else "not assessed: the bank file gives no NPL target")
-          if k.get("inclusive_agri_npl_limit_ratio") is None else
-          ("不高于不良率年度目标加 " if zh else "at most the NPL target plus ") + f"{k.inclusive_agri_tolerance_pp:g}"
-          + (" 个百分点（" if zh else " pp (") + _fmt(k.get("inclusive_agri_npl_limit_ratio"), "fraction")
-          + ("）" if zh else ")")),
+        ("risk", "smb_headroom", "pp", k.inclusive_smb_npl_headroom_pp, "≥ 0", met(k.inclusive_smb_within_tolerance)),
+        ("risk", "agri_npl", "fraction", k.inclusive_agri_npl_ratio,
+         "—" if k.inclusive_agri_npl_ratio is None else t("svc_target_agri_no_target") if agri_limit is None else
+         t("svc_target_agri_npl", tolerance=f"{k.inclusive_agri_tolerance_pp:g}", limit=_fmt(agri_limit, "fraction")),
          met(k.inclusive_agri_within_tolerance)),
-        ("披露", "Disclosure", "普惠金融服务网点", "Inclusive finance outlets", "", "由本行填写" if zh else "filled in by the bank",
-         "不在贷款明细中（通知六（十四））" if zh else "not in the loan tape (notice 六(十四))", "—"),
-        ("数据质量", "Data quality", "报送数据行数", "Rows in the tape", "rows", q.rows, "", "—"),
-        ("数据质量", "Data quality", "校验错误与警告", "Validation errors and warnings", "",
-         f"{q.errors} / {q.warnings}", "0 / —", met(q.errors == 0)),
+        ("disclosure", "outlets", "", t("svc_outlets_value"), t("svc_outlets_target"), "—"),
+        ("quality", "rows", "rows", q.rows, "", "—"),
+        ("quality", "errors", "", f"{q.errors} / {q.warnings}", "0 / —", met(q.errors == 0)),
     ]
     if quality_findings is not None:
-        rows.append(("数据质量", "Data quality", "合理性检查发现", "Plausibility findings", "findings", quality_findings,
-                     "", "—"))
+        rows.append(("quality", "plausibility", "findings", quality_findings, "", "—"))
     table = pd.DataFrame([
-        {"section": zh_s if zh else en_s, "indicator": zh_i if zh else en_i,
-         "unit": UNITS.get(unit, ("", ""))[0 if zh else 1],
+        {"section": t(f"svc_area_{area}"), "indicator": t(f"svc_ind_{indicator}"),
+         "unit": t(f"svc_unit_{unit}") if unit else "",
          "value": _fmt(value, "count" if unit in ("rows", "findings") else unit) if not isinstance(value, str) else value,
          "target": target, "met": status}
-        for zh_s, en_s, zh_i, en_i, unit, value, target, status in rows])
-    headers = {"section": ("方面", "Area"), "indicator": ("指标", "Indicator"), "unit": ("单位", "Unit"),
-               "value": ("本期", "This period"), "target": ("目标或参照", "Target or reference"),
-               "met": ("是否达标", "Met")}
-    return table.rename(columns={c: h[0 if zh else 1] for c, h in headers.items()})
+        for area, indicator, unit, value, target, status in rows])
+    return table.rename(columns={c: t(f"svc_col_{c}") for c in table.columns})
 
 
 def export_summary(summary: pd.DataFrame, folder: str | Path, bank_id: str, period: Period) -> Path:

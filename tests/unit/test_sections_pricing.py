@@ -84,7 +84,7 @@ def test_bands_read_in_order_and_units(demo):
     assert list(line.iloc[:, 0])[0] == "100万元及以下"
     drivers = shown["en"]["spread_drivers"].tables[0].frame.iloc[:, 0]
     assert "First loan (against repeat borrower)" in list(drivers)
-    assert any("(against up to 6 months)" in d for d in drivers)
+    assert any("(against 13 to 36 months)" in d for d in drivers)  # patsy's reference, 1–3y
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -104,3 +104,25 @@ def test_a_tiny_bank_gets_one_line_where_there_is_nothing_to_show(tmp_path, lang
     for section in shown:
         for text in texts(section):
             assert not RAW.search(text), text
+
+
+def test_each_driver_is_read_against_the_category_without_a_coefficient(demo):
+    """Patsy takes the first level in text order as the reference (1–3y, 1–5m), not the first band: a row
+    never reads "up to 6 months (against up to 6 months)", and every band but the reference has its row."""
+    _, shown = demo
+    frame = shown["zh"]["spread_drivers"].tables[0].frame
+    factors = list(frame.iloc[:, 0])
+    pairs = [re.match(r"^(.+)：(.+)（相对于(.+)）$", f).groups() for f in factors if "：" in f]
+    assert pairs and all(level != reference for _, level, reference in pairs), factors
+    by_variable = {}
+    for variable, level, reference in pairs:
+        by_variable.setdefault((variable, reference), []).append(level)
+    assert ("原始期限", "13至36个月") in by_variable and ("单户授信额度", "100万至500万元") in by_variable
+    assert by_variable[("原始期限", "13至36个月")] == ["6个月及以下", "7至12个月", "37至60个月"]
+
+
+def test_each_section_has_its_heading_in_the_report_language(demo):
+    _, shown = demo
+    zh, en = ([s.title for s in shown[lang].values()] for lang in ("zh", "en"))
+    assert zh[0] == "1. 新发放贷款利率" and en[0] == "1. New-loan rates against the LPR"
+    assert all(zh) and all(en) and not any(re.search(r"[\u3400-\u9fff]", t) for t in en)

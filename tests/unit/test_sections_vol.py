@@ -80,9 +80,17 @@ def test_growth_targets_name_the_misses_first(rb01):
 def test_borrowers_and_county_ratio_come_from_the_metrics(rb01):
     v = rb01["zh"].doc.volume
     assert f"{v.inclusive_smb_borrowers:,}户" in volume.borrowers(rb01["zh"]).finding
-    ldr = volume.county_ldr(rb01["en"])
-    assert pct(v.county_loan_to_deposit_ratio, 1) in ldr.finding and "down from" in ldr.finding
-    assert ldr.tables[0].frame.iloc[-1, -1] == pct(v.county_loan_to_deposit_ratio, 1)
+    ldr = volume.county_ldr(rb01["en"])  # RB01: 44.30 % at the end of 2024, 43.39 % at 2025-06
+    base, change = v.get("county_loan_to_deposit_ratio_base"), v.get("county_loan_to_deposit_ratio_change_pp")
+    assert change < 0 and ldr.finding.startswith("The county loan-to-deposit ratio fell")
+    for value in (pct(v.county_loan_to_deposit_ratio), pct(base), f"{-change:.2f} pp below 2024-12", "asks for a reasonable rise"):
+        assert value in ldr.finding, value
+    assert "下降" in volume.county_ldr(rb01["zh"]).finding
+    frame = ldr.tables[0].frame
+    assert (frame.iloc[0, 0], frame.iloc[0, -1]) == ("2024-12", pct(base))  # the previous year end, the base
+    assert frame.iloc[-1, -1] == pct(v.county_loan_to_deposit_ratio)
+    low, high = ldr.figures[0].axes[0].get_ylim()
+    assert high - low > 0.099 and ldr.figures[0].axes[0].get_ylabel()  # not a 1-pp window, and labelled
 
 
 def test_national_table_lists_what_the_chart_plots(rb01):

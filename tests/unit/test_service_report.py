@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -57,3 +58,22 @@ def test_summary_export_is_excel_readable(write_tape, tmp_path):
     assert path.name == "service_report_summary_T1_2024H1.csv"
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert "普惠型小微企业贷款较年初增速" in path.read_text(encoding="utf-8-sig")
+
+
+def test_summary_finding_states_every_miss_with_its_direction_and_size_before_what_is_met():
+    """RB01 2025H1 misses two targets: small-micro growth below all-loan growth, and a county LDR that fell
+    (44.30 % to 43.39 %) where the notice asks for a rise; both come first, each with its size."""
+    from pucredit.report import context
+    from pucredit.report.sections import service
+
+    r = context.setup(bank_file="RB01", period="2025H1")
+    try:
+        zh = service.summary(r, 0).finding
+        r.lang = "en"
+        en = service.summary(r, 0).finding
+    finally:
+        r.close()
+    assert zh.startswith("未达成：普惠型小微企业贷款较年初增长0.75%，低于各项贷款增速（3.39%）2.64个百分点")
+    assert "县域存贷比43.39%，较上年末（44.30%）下降0.91个百分点" in zh and zh.index("未达成") < zh.index("达成：")
+    assert en.startswith("Missed: ") and "fell 0.91 pp from 44.30%" in en and en.index("Missed") < en.index("Met: ")
+    assert not re.search(r"-\d", en) and not re.search(r"-\d", zh)  # falls said as falls, not as -0.91

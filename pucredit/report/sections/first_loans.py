@@ -14,7 +14,7 @@ from pucredit.analyses import first_loans, renewals
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yuan_100m
 from pucredit.report.labels import label, value_label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 
 HORIZON = 12  # months: the follow-up and default horizon of first_loans.follow_up and default_odds
 TOP = 10  # counties and branches shown
@@ -34,18 +34,15 @@ def _count(value) -> str:
     return "—" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
-def _heading(key: str, lang: str, text: str) -> str:
-    return f"{label(key, lang)}：{text}" if lang == "zh" else f"{label(key, lang)}: {text}"
-
-
 # ---------------------------------------------------------------- §1 首贷拓展
 
+@titled("fl_acquisition_heading")
 def acquisition(r: Report) -> Section:
     """First-loan borrowers of the period's inclusive small-micro loans, their share and change on last
     year (from ``r.doc.first_loans``), and month by month (notice 二(三): 加大首贷投放; 六(十三): 首贷获客)."""
     f, lang = r.doc.first_loans, r.lang
     if not f.borrowers_originated:
-        return Section(_heading("fl_acquisition_heading", lang, label("fl_acquisition_none", lang)))
+        return Section(label("fl_acquisition_none", lang))
     before = f.first_loan_borrowers_last_year
     if f.first_loan_growth is None:
         versus = label("fl_versus_unknown", lang)
@@ -63,7 +60,7 @@ def acquisition(r: Report) -> Section:
     table = Table(label("fl_headline_caption", lang),
                   pd.DataFrame(rows, columns=[label("fl_measure", lang), label("fl_value", lang)]),
                   note=label("fl_no_last_year_note", lang) if before is None else "")
-    return Section(_heading("fl_acquisition_heading", lang, finding), tables=(table,),
+    return Section(finding, tables=(table,),
                    figures=(_monthly_figure(r),), extra={"first_loans": f})
 
 
@@ -85,6 +82,7 @@ def _monthly_figure(r: Report):
     return fig
 
 
+@titled("fl_breakdown_heading")
 def acquisition_breakdowns(r: Report) -> Section:
     """First-loan borrowers among all the period's new loans by exclusive group (inclusive_smb /
     agri_not_smb / other, not the overlapping regulatory segments), borrower type, county and branch, against
@@ -98,7 +96,7 @@ def acquisition_breakdowns(r: Report) -> Section:
             continue
         frame = frame[frame["borrowers"] > 0].head(top)
         if frame.empty:
-            return Section(_heading("fl_breakdown_heading", lang, label("fl_breakdown_none", lang)))
+            return Section(label("fl_breakdown_none", lang))
         names = [label("fl_blank", lang) if v == "(blank)" else value_label(by, v, lang) for v in frame.index]
         shown = pd.DataFrame({r.t(by): names,
                               label("fl_col_borrowers", lang): frame["borrowers"].map(_count).to_numpy(),
@@ -112,22 +110,22 @@ def acquisition_breakdowns(r: Report) -> Section:
         if frame["first_last_year"].isna().any():
             note = " ".join(filter(None, [note, label("fl_no_last_year_note", lang)]))
         tables.append(Table(label(f"fl_by_{by}_caption", lang, top=top), shown, note=note))
-    return Section(_heading("fl_breakdown_heading", lang, label("fl_breakdown_finding", lang, **leader) if leader
-                                     else label("fl_breakdown_no_first", lang)),
+    return Section(label("fl_breakdown_finding", lang, **leader) if leader else label("fl_breakdown_no_first", lang),
                    tables=tuple(tables), notes=tuple(notes))
 
 
 # ---------------------------------------------------------------- §2 本行新增客户
 
+@titled("fl_new_to_bank_heading")
 def new_to_bank(r: Report) -> Section:
     """Borrowers with a balance at the period end who had no loan with this bank at the previous year end: new to
     the bank (首次在本行获得贷款), which is not 无贷户 (notice 四(七)); that is :func:`conduct.no_bank_loan`."""
     lang = r.lang
     cover = first_loans.new_to_bank(r.bank, r.period)
     if not cover:
-        return Section(_heading("fl_new_to_bank_heading", lang, label("fl_new_to_bank_none", lang)))
+        return Section(label("fl_new_to_bank_none", lang))
     if not cover["borrowers"]:
-        return Section(_heading("fl_new_to_bank_heading", lang, label("fl_new_to_bank_empty", lang)))
+        return Section(label("fl_new_to_bank_empty", lang))
     finding = label("fl_new_to_bank_finding", lang, borrowers=f"{cover['borrowers']:,}",
                     new=f"{cover['without_loan_at_base']:,}", share=_fmt(cover["share"]),
                     smb=f"{cover['inclusive_smb_borrowers']:,}", smb_new=f"{cover['inclusive_smb_without_loan_at_base']:,}",
@@ -139,7 +137,7 @@ def new_to_bank(r: Report) -> Section:
                                             _count(cover["inclusive_smb_without_loan_at_base"])],
         r.t("share") + " (%)": [_pct_cell(cover["share"]), _pct_cell(cover["inclusive_smb_share"])]})
     table = Table(label("fl_new_to_bank_caption", lang), shown, note=label("fl_new_to_bank_note", lang))
-    return Section(_heading("fl_new_to_bank_heading", lang, finding), tables=(table,), extra={"coverage": cover})
+    return Section(finding, tables=(table,), extra={"coverage": cover})
 
 
 # ---------------------------------------------------------------- §3 首贷之后
@@ -148,6 +146,7 @@ def _histories(r: Report) -> pd.DataFrame:
     return first_loans.loan_histories(r.bank, r.period.end)
 
 
+@titled("fl_follow_heading")
 def follow_up(r: Report) -> Section:
     """First against repeat inclusive small-micro loans: a next loan, renewal, line growth and default within
     12 months, and the Kaplan-Meier time to a next loan (notice 二(三): 加大首贷、续贷投放)."""
@@ -156,7 +155,7 @@ def follow_up(r: Report) -> Section:
     curves = first_loans.time_to_next_loan(histories)
     follow = first_loans.follow_up(histories, HORIZON)
     if len(curves) < 2 or not {"first", "repeat"} <= set(follow.index):
-        return Section(_heading("fl_follow_heading", lang, label("fl_follow_none", lang)))
+        return Section(label("fl_follow_none", lang))
     fl, rp = follow.loc["first"], follow.loc["repeat"]
     finding = label("fl_follow_finding", lang, first_next=_fmt(fl["next_loan_rate"]), repeat_next=_fmt(rp["next_loan_rate"]),
                     first_default=_fmt(fl["default_rate"]), repeat_default=_fmt(rp["default_rate"]))
@@ -181,19 +180,20 @@ def follow_up(r: Report) -> Section:
     ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
     linked = "linked" if renewals.linked(r.bank) else "unlinked"
-    return Section(_heading("fl_follow_heading", lang, finding),
+    return Section(finding,
                    tables=(Table(label("fl_follow_caption", lang), shown, note=note),), figures=(fig,),
                    notes=(label("fl_km_note", lang), label(f"fl_renewals_{linked}", lang)),
                    extra={"follow_up": follow})
 
 
+@titled("fl_cohorts_heading")
 def cohorts(r: Report) -> Section:
     """First-loan borrowers by origination quarter: still a borrower and cumulative default after 6, 12 and
     24 months (notice 二(三), 六(十三): whether first-loan acquisition lasts)."""
     lang = r.lang
     table = first_loans.cohorts(_histories(r), r.bank)
     if table.empty:
-        return Section(_heading("fl_cohorts_heading", lang, label("fl_cohorts_none", lang)))
+        return Section(label("fl_cohorts_none", lang))
     seen = table[f"still_borrower_{HORIZON}m"].dropna()
     values = dict(quarters=len(table), borrowers=f"{int(table['borrowers'].sum()):,}")
     if seen.empty:
@@ -208,7 +208,7 @@ def cohorts(r: Report) -> Section:
         kind, months = column.split("_")[0], column.rsplit("_", 1)[-1].rstrip("m")
         header = label("fl_col_still" if kind == "still" else "fl_col_cum_default", lang, months=months)
         shown[header] = table[column].map(_pct_cell).to_numpy()
-    return Section(_heading("fl_cohorts_heading", lang, finding),
+    return Section(finding,
                    tables=(Table(label("fl_cohorts_caption", lang), pd.DataFrame(shown),
                                  note=label("fl_cohorts_note", lang) if table.isna().any().any() else ""),),
                    extra={"cohorts": table})
@@ -216,6 +216,7 @@ def cohorts(r: Report) -> Section:
 
 # ---------------------------------------------------------------- §4 首贷的价格与风险
 
+@titled("fl_price_risk_heading")
 def price_and_risk(r: Report) -> Section:
     """First against repeat loans: the period's new inclusive small-micro rates (``r.doc.first_loans``) and
     the odds of default within 12 months (first_loans.default_odds). This is the reports' one first-loan
@@ -231,14 +232,14 @@ def price_and_risk(r: Report) -> Section:
     odds = first_loans.default_odds(_histories(r), HORIZON)
     if odds is None:
         parts.append(label("fl_odds_none", lang))
-        return Section(_heading("fl_price_risk_heading", lang, "".join(parts)))
+        return Section("".join(parts))
     ratio, (low, high) = np.exp(odds.params["is_first_loan"]), np.exp(odds.conf_int().loc["is_first_loan"])
     parts.append(label("fl_odds_finding", lang, ratio=f"{ratio:.2f}", low=f"{low:.2f}", high=f"{high:.2f}"))
     controlled = "C(" in odds.model.formula
     table = Table(label("fl_odds_caption", lang, controls=label("fl_controls_full" if controlled else "fl_controls_none", lang)),
                   _odds_table(odds, lang), note=label("fl_odds_note", lang))
     notes = () if controlled else (label("fl_odds_fallback_note", lang),)
-    return Section(_heading("fl_price_risk_heading", lang, "".join(parts)), tables=(table,), notes=notes,
+    return Section("".join(parts), tables=(table,), notes=notes,
                    extra={"odds": odds})
 
 
@@ -266,6 +267,7 @@ def _odds_table(odds, lang: str) -> pd.DataFrame:
 STRUCTURE = ("credit_share", "renewal_share", "medium_long_term_share", "revolving_share", "small_credit_share")
 
 
+@titled("fl_structure_heading")
 def structure(r: Report) -> Section:
     """Credit, renewal, medium/long-term, revolving and small credit loans in the period's new inclusive
     small-micro lending and in its stock (``r.doc.first_loans``), and month by month (notice 二(三):
@@ -287,7 +289,7 @@ def structure(r: Report) -> Section:
         finding = label("fl_structure_stock_only", lang, credit=_fmt(f.stock_credit_share),
                         medium_long=_fmt(f.stock_medium_long_term_share))
     else:
-        return Section(_heading("fl_structure_heading", lang, label("fl_structure_none", lang)))
+        return Section(label("fl_structure_none", lang))
     shown = pd.DataFrame({label("fl_structure_part", lang): list(names.values()),
                           label("fl_structure_new", lang): [_pct_cell(value("new", k)) for k in STRUCTURE],
                           label("fl_structure_stock", lang): [_pct_cell(value("stock", k)) for k in STRUCTURE]})
@@ -295,7 +297,7 @@ def structure(r: Report) -> Section:
     table = Table(label("fl_structure_caption", lang), shown,
                   note=label("fl_structure_note" if blank else "fl_structure_term_note", lang,
                              years=f"{rules.medium_long_term_above_years.value:g}"))
-    return Section(_heading("fl_structure_heading", lang, finding), tables=(table,),
+    return Section(finding, tables=(table,),
                    figures=(_structure_figure(r, names, has_repayment),))
 
 

@@ -7,6 +7,9 @@ manifest's bank files or the report pages, as on the front page; letters when an
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -14,6 +17,7 @@ import pandas as pd
 
 from pucredit.analyses import peers
 from pucredit.report import plotting
+from pucredit.report.context import key_value_table
 from pucredit.report.labels import label
 from pucredit.report.section import Section, Table
 
@@ -35,7 +39,34 @@ class PeerReport:
     outcome: pd.DataFrame
 
     def header(self):
-        return peers.header(self.frame, self.params)
+        return header(self.frame, self.params)
+
+def header(frame: pd.DataFrame, params: peers.PeerParameters):
+    """Markdown block opening the peer report: period, banks, policy years, versions, anonymised or not."""
+    zh = params.lang == "zh"
+    rows = [("报告期" if zh else "Period", params.period),
+            ("银行数" if zh else "Banks", f"{len(frame)}"),
+            ("政策年度" if zh else "Policy year", ", ".join(sorted(map(str, frame["policy"].dropna().unique())))),
+            ("匿名化" if zh else "Anonymised", ("是" if zh else "yes") if params.anonymise else ("否" if zh else "no"))]
+    if "pucredit_version" in frame:
+        rows.append(("pucredit 版本" if zh else "pucredit version",
+                     ", ".join(sorted(map(str, frame["pucredit_version"].dropna().unique())))))
+    return key_value_table(rows, title=label("peer_report_title", params.lang), lead=label("peer_report_lead", params.lang))
+
+
+
+def titled(key: str):
+    """A peer section's heading (the catalogue text of ``key`` in the function's ``lang``), as
+    :func:`pucredit.report.section.titled` gives the bank reports theirs."""
+    def decorate(function):
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def section(*args, **kwargs) -> Section:
+            lang = signature.bind(*args, **kwargs).arguments["lang"]
+            return dataclasses.replace(function(*args, **kwargs), title=label(key, lang))
+        return section
+    return decorate
 
 
 def setup(**parameters) -> PeerReport:
@@ -85,6 +116,7 @@ def _title(column: str, lang: str) -> str:
     return label(column, lang) + (label("peer_unit_pct", lang) if column.endswith("share") else "")
 
 
+@titled("peer_targets_heading")
 def targets(frame: pd.DataFrame, outcome: pd.DataFrame, lang: str) -> Section:
     """Each bank against each target: met, missed or not applicable, and the gap in pp; misses first (二(一), 四(九))."""
     missed = outcome[outcome["met"].eq(False)]
@@ -112,6 +144,7 @@ def targets(frame: pd.DataFrame, outcome: pd.DataFrame, lang: str) -> Section:
     return Section(finding, (Table(label("peer_targets_caption", lang), table, note=label("peer_targets_note", lang)),))
 
 
+@titled("peer_pricing_heading")
 def pricing_and_headroom(frame: pd.DataFrame, lang: str) -> Section:
     """Pricing, first loans and NPL headroom side by side, with each bank's rank (二(二), 二(三), 四(九))."""
     spreads = frame["inclusive_smb_new_spread_pp"].dropna()
@@ -150,6 +183,7 @@ def pricing_and_headroom(frame: pd.DataFrame, lang: str) -> Section:
                    tuple(figures), notes)
 
 
+@titled("peer_distributions_heading")
 def distributions(frame: pd.DataFrame, lang: str) -> Section:
     """How the banks spread on three measures in pp, and values far from the peer median (modified z-score)."""
     shown = [c for c in SPREAD if frame[c].notna().any()]
@@ -194,6 +228,7 @@ def distributions(frame: pd.DataFrame, lang: str) -> Section:
     return Section(finding, tables, figures)
 
 
+@titled("peer_provenance_heading")
 def provenance(frame: pd.DataFrame, lang: str) -> Section:
     """Each bank's validation errors and warnings, where its total loans came from and its policy year (五(十一))."""
     errors = frame["quality_errors"].fillna(0).any()

@@ -16,7 +16,7 @@ from pucredit.engine.segments import ungrouped
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yuan_100m
 from pucredit.report.labels import catalogue, label, value_label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 
 DASH = "—"
 TENOR_KEYS = {band: f"pr_tenor_{i}" for i, (_, _, band) in enumerate(pricing.TENOR_BANDS, 1)}
@@ -65,6 +65,7 @@ def fixed_rate_note(r: Report, loans: pd.DataFrame) -> str:
 # ---------------------------------------------------------------- 1. new-loan rates
 
 
+@titled("pr_rates_heading")
 def new_rates(r: Report) -> Section:
     """New loans of every policy segment (regulatory, overlapping definitions) from ``r.doc.pricing``: amount,
     count, weighted rate and spread over the LPR, with the monthly rates against the 1Y LPR (二(二))."""
@@ -115,6 +116,7 @@ def _rates_chart(r: Report):
 # ---------------------------------------------------------------- 2. spreads
 
 
+@titled("pr_spreads_heading")
 def spreads(r: Report) -> Section:
     """The distribution of new loans' spreads over the applicable LPR (amount-weighted), by exclusive group and
     by borrower type, term, guarantee, first loan, credit line, branch and month (二(二))."""
@@ -162,6 +164,7 @@ def _spread_frame(r: Report, by: str, table: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- 3. pass-through
 
 
+@titled("pr_passthrough_heading")
 def passthrough(r: Report) -> Section:
     """LPR pass-through (二(二) 根据LPR合理确定利率水平): the inclusive small-micro headline from
     ``r.doc.pricing.passthrough``, the other segments from :func:`pricing.passthrough_by_segment`, and the
@@ -249,6 +252,7 @@ def _events_chart(r: Report, events: pd.DataFrame):
 # ---------------------------------------------------------------- 4. all-in cost
 
 
+@titled("pr_cost_heading")
 def all_in_cost(r: Report) -> Section:
     """The borrower's real financing cost (实际承担的融资成本) and fees (规范与第三方合作, 收费过高), 二(二): the
     small-micro headline from ``r.doc.pricing``, the cost by product and the high-fee loans by group and branch."""
@@ -317,6 +321,7 @@ DRIVER_VARIABLES = ("group", "borrower_type", "guarantee", "tenor_band", "line_b
 MIN_REGRESSION_LOANS = 50  # pricing.spread_drivers refuses fewer
 
 
+@titled("pr_drivers_heading")
 def spread_drivers(r: Report) -> Section:
     """What moves the spread over the LPR once the other factors are held fixed (:func:`pricing.spread_drivers`,
     二(二)); every coefficient in words, against its named reference category."""
@@ -333,7 +338,8 @@ def spread_drivers(r: Report) -> Section:
             terms.setdefault(match.group(1), {})[match.group(2)] = term
     for variable in DRIVER_VARIABLES:
         levels = terms.get(variable, {})
-        reference_level = level_order(variable, data[variable].unique())[0]
+        # the reference is the level without a coefficient (patsy's first in text order, not the band order)
+        reference_level = next(v for v in level_order(variable, data[variable].unique()) if v not in levels)
         for level in level_order(variable, levels):
             rows.append((label("pr_term", r.lang, variable=capitalized(r, r.t(f"pr_by_{variable}")),
                                level=level_label(r, variable, level),

@@ -14,7 +14,7 @@ from pucredit.contract.schema import COLUMNS_BY_NAME
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yes_no, yuan_10k, yuan_100m
 from pucredit.report.labels import label, rule_label, value_label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 
 MAX_ROWS = 10  # rows of a branch table; the note says how many there are
 MONTHS_SHOWN = 12
@@ -49,6 +49,7 @@ def _frame(r: Report, columns: dict[str, pd.Series]) -> pd.DataFrame:
     return pd.DataFrame({_t(r, key): values.to_numpy() for key, values in columns.items()})
 
 
+@titled("qual_validation_heading")
 def validation(r: Report, counts: pd.DataFrame) -> Section:
     """Every validation finding and every row check with its share of rows affected (五(十一) 确保数据真实可靠)."""
     q = r.doc.quality
@@ -83,6 +84,7 @@ def validation(r: Report, counts: pd.DataFrame) -> Section:
     return Section(finding, tuple(tables), notes=(_t(r, "qual_thresholds_note"),))
 
 
+@titled("qual_branch_heading")
 def by_branch_and_month(r: Report, counts: pd.DataFrame) -> Section:
     """Where and when the findings are: the share of rows flagged per month, per check and per branch."""
     monthly = quality.summarise(counts, "month", rules=False)
@@ -120,6 +122,7 @@ def by_branch_and_month(r: Report, counts: pd.DataFrame) -> Section:
     return Section(finding, tuple(tables), (fig,))
 
 
+@titled("qual_bunching_heading")
 def threshold_bunching(r: Report) -> Section:
     """Credit lines bunched at or just under a segment's limit: lines set to fit the definition? (五(十一))."""
     bunching = quality.threshold_bunching(r.bank, r.period)
@@ -148,6 +151,7 @@ def threshold_bunching(r: Report) -> Section:
     return Section(finding, (Table(_t(r, "qual_bunching_caption"), table),), notes=notes)
 
 
+@titled("qual_breaks_heading")
 def branch_breaks(r: Report) -> Section:
     """Months in which a branch's balance breaks from its own pattern (reorganisation, bulk move, data error)."""
     balances = quality.branch_balances(r.bank)
@@ -179,6 +183,7 @@ def branch_breaks(r: Report) -> Section:
     return Section(finding, (Table(_t(r, "qual_breaks_caption"), table),), (fig,), tuple(n for n in notes if n))
 
 
+@titled("qual_flags_heading")
 def first_loan_flags(r: Report) -> Section:
     """Branches whose 首贷 flags on new inclusive small-micro loans stand out from the rest of the bank (二(三), 五(十一))."""
     flags = quality.first_loan_flags_by_branch(r.bank, r.period)
@@ -203,6 +208,7 @@ def first_loan_flags(r: Report) -> Section:
                    notes=(_t(r, "qual_not_first_note"), _t(r, "qual_flags_ref")))
 
 
+@titled("qual_audit_heading")
 def audit_sample(r: Report, audit: quality.AuditParameters) -> Section:
     """The stratified sample for manual re-checking (五(十一) 开展内部抽查和审计), exported when audit_dir is set."""
     sample = quality.audit_sample(r.bank, r.period, audit.audit_size, audit.audit_seed)

@@ -13,10 +13,10 @@ from pucredit.config.paths import PARAMETERS_DIR
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yes_no, yuan_10k
 from pucredit.report.labels import label, value_label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 
 DASH = "—"
-OTHER_COLORS = ("#2980b9", "#e67e22", "#16a085", "#95a5a6")  # segments without a house colour, in turn
+OTHER_COLORS = ("#2980b9", "#e67e22", "#f1c40f", "#95a5a6")  # segments without a house colour, in turn
 LINE_BANDS = {"≤1m": "risk_line_le_1m", "1–5m": "risk_line_1_5m", "5–10m": "risk_line_5_10m", ">10m": "risk_line_gt_10m"}
 SHOWN_BRANCHES = 15
 
@@ -50,6 +50,7 @@ def _tolerance_segments(r: Report) -> list[str]:
     return [s for s in r.policy.tolerances.segments if s in r.bank.segments and r.doc.risk.of(s, "tolerance_pp") is not None]
 
 
+@titled("risk_tolerance_heading")
 def tolerance(r: Report) -> Section:
     """Each segment's NPL ratio at the period end against its limit, the all-loan NPL ratio plus the segment's
     tolerance (notice 四(九)); breaches first. Values from ``r.doc.risk``; the monthly path in a chart."""
@@ -128,6 +129,7 @@ def _branches(r: Report) -> tuple[pd.DataFrame, bool]:
                                   given), given is not None)
 
 
+@titled("risk_branches_heading")
 def branches(r: Report) -> Section:
     """Per branch: the inclusive small-micro NPL ratio against the all-loan ratio plus the branch's tolerance,
     differentiated where the bank sets one (尽职免责, notice 四(九)); branches over tolerance first."""
@@ -174,6 +176,7 @@ def _migration_table(r: Report, matrix: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+@titled("risk_migration_heading")
 def migrations(r: Report) -> Section:
     """Five-class migration of inclusive small-micro loans from the start of the period (and over its last
     month) to its end: roll rates by starting balance (notice 四(九))."""
@@ -200,6 +203,7 @@ def migrations(r: Report) -> Section:
     return Section(finding, tables=tuple(tables), notes=(label(f"risk_renewals_{linked}", lang),))
 
 
+@titled("risk_formation_heading")
 def formation(r: Report) -> Section:
     """The 12-month NPL formation rate of inclusive small-micro loans (from ``r.doc.risk``) and the monthly
     formation and cure rates behind it (notice 四(九))."""
@@ -227,6 +231,7 @@ def formation(r: Report) -> Section:
     return Section(finding, figures=(fig,), notes=notes)
 
 
+@titled("risk_vintage_heading")
 def vintages(r: Report) -> Section:
     """Cumulative default of inclusive small-micro loans by months on book, per origination quarter, by amount
     (default as the policy defines it for vintages: substandard or worse, or 90+ days past due)."""
@@ -298,6 +303,7 @@ def _odds_ratios(fit, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@titled("risk_drivers_heading")
 def default_drivers(r: Report) -> Section:
     """What drives default within 12 months of origination: a binomial GLM on segment group (exclusive),
     borrower type, guarantee and credit line, shown as odds ratios against named reference categories
@@ -320,6 +326,7 @@ def default_drivers(r: Report) -> Section:
     return Section(finding, tables=(Table(label("risk_drivers_caption", lang), table),), notes=tuple(notes))
 
 
+@titled("risk_stress_heading")
 def stress(r: Report) -> Section:
     """How much worse NPL formation may get before each segment with a tolerance reaches its limit by year end
     (all-loan ratio held, no cures or write-offs; notice 四(九)); segments closest to a breach first."""
@@ -363,6 +370,7 @@ def stress(r: Report) -> Section:
                    notes=(label("risk_stress_assumption", lang),))
 
 
+@titled("risk_dd_heading")
 def due_diligence(r: Report) -> Section:
     """Inclusive small-micro NPLs at the period end by whether their branch is within tolerance, and by
     guarantee: counts and amounts only, the basis for 尽职免责 review (notice 四(九))."""

@@ -12,7 +12,8 @@ import pandas as pd
 from pucredit.report import service_report
 from pucredit.report.context import Report
 from pucredit.report.labels import label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
+from pucredit.report.sections import volume as volume_sections
 from pucredit.report.sections.volume import pct, yi
 
 
@@ -25,33 +26,52 @@ def filing_due(r: Report) -> Section:
     return Section(finding=label("svc_due", r.lang, due=due, end=r.period.end, days=days))
 
 
+def missed_targets(r: Report) -> list[str]:
+    """Every target the bank missed, each with its direction and size against what was asked: the growth
+    targets (二(一), worded as report 01 words them), the county LDR (三(五)), the NPL tolerances (四(九)) and
+    validation errors (五(十一)); all from the metrics document."""
+    v, k, q = r.doc.volume, r.doc.risk, r.doc.quality
+    missed = list(volume_sections.growth_verdicts(r)[0]["missed"]) if v.total_loans_growth is not None else []
+    if v.get("county_loan_to_deposit_ratio_rising") is False:
+        missed.append(label("svc_ldr_missed", r.lang, end=pct(v.county_loan_to_deposit_ratio),
+                            base=pct(v.get("county_loan_to_deposit_ratio_base")),
+                            change=f"{abs(v.get('county_loan_to_deposit_ratio_change_pp')):.2f}"))
+    for segment in ("inclusive_smb", "inclusive_agri"):
+        if k.of(segment, "within_tolerance") is False:
+            missed.append(label("svc_npl_missed", r.lang, segment=r.t(segment) if r.lang == "zh" else r.t(segment).lower(), ratio=pct(k.of(segment, "npl_ratio")),
+                                excess=f"{-k.of(segment, 'npl_headroom_pp'):.2f}"))
+    if q.errors:
+        missed.append(label("svc_errors_missed", r.lang, errors=f"{q.errors:,}"))
+    return missed
+
+
+@titled("svc_summary_heading")
 def summary(r: Report, plausibility: int | None = None, export_dir: str = "") -> Section:
-    """The one-page summary for the filing, every target missed named first with its value; written as CSV
-    into ``export_dir`` when given."""
+    """The one-page summary for the filing: every target missed first, with its direction and size, then those
+    met; written as CSV into ``export_dir`` when given."""
     table = service_report.summary_table(r.doc, plausibility, r.lang)
-    indicator, unit, value, target, met = table.columns[1:6]
-    misses = table[table[met] == r.t("no")]
-
-    def shown(row) -> str:  # a negative growth is a fall, not a growth of -1.56 %
-        fell = row[unit] == "%" and row[value].startswith("-")
-        return label("svc_fell" if fell else "svc_is", r.lang, value=row[value].removeprefix("-") if fell else row[value])
-
-    finding = r.t("svc_all_met") if misses.empty else label("svc_missed", r.lang, items=r.t("svc_list_sep").join(
-        label("svc_missed_item", r.lang, indicator=row[indicator], value=shown(row), target=row[target])
-        for _, row in misses.iterrows()))
+    indicator, met = table.columns[1], table.columns[5]
+    sep = r.t("svc_list_sep")
+    met_items = sep.join(table.loc[table[met] == r.t("yes"), indicator])
+    missed = missed_targets(r)
+    parts = [label("svc_missed", r.lang, items=sep.join(missed))] if missed else []
+    if met_items:
+        parts.append(label("svc_met" if missed else "svc_all_met", r.lang, items=met_items))
     notes = ()
     if export_dir:
         path = service_report.export_summary(table, export_dir, r.bank.bank_id, r.period)
         notes = (label("svc_exported", r.lang, name=path.name),)
-    return Section(finding=finding, tables=(Table(r.t("svc_summary_caption"), table, note=r.t("svc_summary_note")),),
-                   notes=notes)
+    return Section(finding=" ".join(parts) if r.lang == "en" else "".join(parts),
+                   tables=(Table(r.t("svc_summary_caption"), table, note=r.t("svc_summary_note")),), notes=notes)
 
 
+@titled("svc_volume_heading")
 def volume(r: Report) -> Section:
     """保量 (notice 二(一)): the targets are in the summary; the growth chart is report 01's, not drawn twice."""
     return Section(finding=r.t("svc_volume"))
 
 
+@titled("svc_pricing_heading")
 def pricing(r: Report) -> Section:
     """稳价 (notice 二(二)): the speed of the LPR pass-through, beside the summary's rates."""
     p = r.doc.pricing
@@ -64,6 +84,7 @@ def pricing(r: Report) -> Section:
                                  first=pt.first_month, last=pt.last_month))
 
 
+@titled("svc_structure_heading")
 def structure(r: Report) -> Section:
     """优结构 (notice 二(三)): borrowers served in the period and the structure of the stock at the period end."""
     f = r.doc.first_loans
@@ -78,6 +99,7 @@ def structure(r: Report) -> Section:
                    tables=(Table(r.t("svc_stock_caption"), frame, note=note),))
 
 
+@titled("svc_risk_heading")
 def risk(r: Report) -> Section:
     """不良容忍度 (notice 四(九)): the headroom in yuan and the NPL formation, beside the summary's ratios."""
     k = r.doc.risk
@@ -89,6 +111,7 @@ def risk(r: Report) -> Section:
                                  formation="" if formation is None else label("svc_formation", r.lang, value=pct(formation))))
 
 
+@titled("svc_quality_heading")
 def data_quality(r: Report) -> Section:
     """数据质量 (notice 五(十一)): the summary carries the counts; report 05 the detail."""
     return Section(finding=r.t("svc_quality"))

@@ -12,7 +12,7 @@ from pucredit.analyses import volume
 from pucredit.report import plotting
 from pucredit.report.context import Report
 from pucredit.report.labels import catalogue, label, value_label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 
 DASH = "—"
 
@@ -63,8 +63,9 @@ def _figure_legend(ax) -> None:
 
 # ---------------------------------------------------------------- 1. growth targets, notice 二(一)
 
-def growth_targets(r: Report) -> Section:
-    """Notice 二(一): each targeted segment's year-to-date growth against its target; misses first."""
+def growth_verdicts(r: Report) -> tuple[dict[str, list[str]], list[dict]]:
+    """Notice 二(一): each targeted segment's year-to-date growth against its target, in words (direction and
+    size, against what) under missed, met, unknown, reference and not applicable; and the table's rows."""
     v, lang = r.doc.volume, r.lang
     total = v.total_loans_growth
     missed, met, unknown, absent, reference, rows = [], [], [], [], [], []
@@ -103,12 +104,19 @@ def growth_targets(r: Report) -> Section:
             _col(r, "gap_pp"): DASH if _missing(gap) or basis == "reference" else f"{gap:+.2f}",
             _col(r, "target_met"): DASH if ok is None else r.t("yes" if ok else "no"),
         })
+    return {"missed": missed, "met": met, "unknown": unknown, "reference": reference, "absent": absent}, rows
+
+
+@titled("vol_targets_heading")
+def growth_targets(r: Report) -> Section:
+    """Notice 二(一): each targeted segment's year-to-date growth against its target; misses first."""
+    v, lang = r.doc.volume, r.lang
+    total = v.total_loans_growth
     if total is None:
         return Section(finding=r.t("vol_no_targets"))
-    parts = [label(key, lang, items=r.t("vol_list_sep").join(items)) for key, items in
-             (("vol_missed", missed), ("vol_met", met), ("vol_unknown", unknown), ("vol_reference", reference),
-              ("vol_not_applicable_list", absent))
-             if items]
+    verdicts, rows = growth_verdicts(r)
+    parts = [label(f"vol_{kind}" if kind != "absent" else "vol_not_applicable_list", lang,
+                   items=r.t("vol_list_sep").join(items)) for kind, items in verdicts.items() if items]
     total_row = {_col(r, "segment"): r.t("total_loans"),
                  _col(r, "balance_base", "unit_100m_cny"): yi(r.stocks["total_loans_cny"].get(r.period.base_date)),
                  _col(r, "balance_end", "unit_100m_cny"): yi(v.total_loans_balance_cny),
@@ -120,6 +128,7 @@ def growth_targets(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 2. month by month
 
+@titled("vol_path_heading")
 def growth_path(r: Report) -> Section:
     """Year-to-date growth month by month through the period's year, all loans and each targeted segment
     (notice 二(一) is judged at the year end; the path shows the pace)."""
@@ -148,6 +157,7 @@ def growth_path(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 3. what the year end needs
 
+@titled("vol_year_end_heading")
 def year_end_gap(r: Report) -> Section:
     """Balance each segment must add by year end if all loans keep their pace (notice 二(一) is a
     full-year target)."""
@@ -176,6 +186,7 @@ def year_end_gap(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 4. borrowers
 
+@titled("vol_borrowers_heading")
 def borrowers(r: Report) -> Section:
     """Borrowers with a balance at the period end against a year earlier (notice 二(一): 客户数量)."""
     counts = volume.borrower_counts(r.stocks, r.period)
@@ -201,43 +212,47 @@ def borrowers(r: Report) -> Section:
 
 # ---------------------------------------------------------------- 5. county loan-to-deposit ratio, 三(五)
 
+@titled("vol_ldr_heading")
 def county_ldr(r: Report) -> Section:
-    """Notice 三(五) 合理提升县域存贷比: the ratio at the period end (metrics) and its change since the first
-    month end of the period's year, from the totals file's county loans and deposits."""
-    end = r.doc.volume.county_loan_to_deposit_ratio
+    """Notice 三(五) 合理提升县域存贷比: the ratio at the period end against the previous year end, both and the
+    change from the metrics document (one number, one place), with the months between from the totals file."""
+    v = r.doc.volume
+    end, base, change = (v.county_loan_to_deposit_ratio, v.get("county_loan_to_deposit_ratio_base"),
+                         v.get("county_loan_to_deposit_ratio_change_pp"))
     if end is None:
         return Section(finding=r.t("vol_ldr_none"))
     s = r.stocks
-    year = s[(s.index.year == r.period.end.year) & (s.index <= r.period.end)
-             & (s["county_deposits_cny"] > 0)][["county_loans_cny", "county_deposits_cny"]]
-    ratio = year["county_loans_cny"] / year["county_deposits_cny"]
-    first, end_date = ratio.index[0], f"{r.period.end:%Y-%m}"
-    if first == r.period.end:
-        finding = label("vol_ldr_finding_level", r.lang, end=pct(end, 1), end_date=end_date)
+    months = s[(s.index >= r.period.base_date) & (s.index <= r.period.end)
+               & (s["county_deposits_cny"] > 0)][["county_loans_cny", "county_deposits_cny"]]
+    ratio = months["county_loans_cny"] / months["county_deposits_cny"]
+    end_date, base_date = f"{r.period.end:%Y-%m}", f"{r.period.base_date:%Y-%m}"
+    if change is None:
+        finding = label("vol_ldr_finding_level", r.lang, end=pct(end), end_date=end_date, base_date=base_date)
     else:
-        change = (end - ratio.iloc[0]) * 100
-        finding = label("vol_ldr_finding", r.lang, end=pct(end, 1), end_date=end_date, start=pct(ratio.iloc[0], 1),
-                        start_date=f"{first:%Y-%m}", change=f"{abs(change):.1f}",
-                        direction=r.t("vol_ldr_up" if change >= 0 else "vol_ldr_down"))
+        finding = label("vol_ldr_rose" if change > 0 else "vol_ldr_fell" if change < 0 else "vol_ldr_flat", r.lang, end=pct(end), end_date=end_date,
+                        base=pct(base), base_date=base_date, change=f"{abs(change):.2f}")
     frame = pd.DataFrame({
-        _col(r, "month"): [f"{d:%Y-%m}" for d in year.index],
-        _col(r, "county_loans", "unit_100m_cny"): year["county_loans_cny"].map(yi).values,
-        _col(r, "county_deposits", "unit_100m_cny"): year["county_deposits_cny"].map(yi).values,
-        _col(r, "county_ldr"): ratio.map(lambda x: pct(x, 1)).values,
+        _col(r, "month"): [f"{d:%Y-%m}" for d in months.index],
+        _col(r, "county_loans", "unit_100m_cny"): months["county_loans_cny"].map(yi).values,
+        _col(r, "county_deposits", "unit_100m_cny"): months["county_deposits_cny"].map(yi).values,
+        _col(r, "county_ldr"): ratio.map(pct).values,
     })
     fig, ax = plt.subplots()
-    ax.plot(ratio.index, ratio, marker="o", color=plotting.COLORS["inclusive_agri"], label=r.t("county_ldr"))
-    plotting.percent_axis(ax)
+    ax.plot(ratio.index, ratio, marker="o", color=plotting.COLORS["county_ldr"], label=r.t("county_ldr"))
+    plotting.percent_axis(ax, digits=0)
+    middle, half = (ratio.max() + ratio.min()) / 2, max(0.05, (ratio.max() - ratio.min()) / 2 + 0.01)
+    ax.set_ylim(max(0.0, middle - half), middle + half)  # at least 10 pp, so a change reads at its true size
     plotting.month_labels(ax, ratio.index)
     ax.set_title(r.t("vol_ldr_title"))
     ax.set_xlabel(r.t("month"))
-    ax.set_ylabel(r.t("county_ldr"))
+    ax.set_ylabel(r.t("county_ldr") + r.unit("unit_pct"))
     fig.tight_layout()
     return Section(finding=finding, tables=(Table(r.t("vol_ldr_caption"), frame),), figures=(fig,))
 
 
 # ---------------------------------------------------------------- 6. structure
 
+@titled("vol_structure_heading")
 def structure(r: Report, top: int = 10) -> Section:
     """Where the inclusive small-micro book is, by borrower type, branch and county (the largest ``top``)."""
     tables, notes, largest = [], [], None
@@ -269,6 +284,7 @@ def structure(r: Report, top: int = 10) -> Section:
 
 # ---------------------------------------------------------------- 7. national comparison
 
+@titled("vol_national_heading")
 def national(r: Report) -> Section:
     """The bank's year-on-year growth beside the published national figures (PBoC and NFRA bases apart),
     in two panels: inclusive small-micro loans, all loans."""
@@ -293,7 +309,7 @@ def national(r: Report) -> Section:
         for key, marker in zip(keys, ("o", "s")):
             points = nat[(nat["label"] == key) & (nat["measure"] == "yoy")]
             ax.scatter(points["period_end"], points["national_growth"], marker=marker, zorder=3,
-                       color=plotting.COLORS["national"] if key != "nfra_basis" else "#2c3e50",
+                       color=plotting.COLORS["national_nfra" if key == "nfra_basis" else "national"],
                        label=r.t("vol_national_all_loans") if key == "total_loans" else r.t(key))
         plotting.percent_axis(ax)
         ax.set_title(r.t(panel))
