@@ -29,6 +29,12 @@ from pucredit.contract.validate import DEFAULT_CAP, check_tape_against_totals, c
 
 MEMORY_ENV = "PUCREDIT_MEMORY_LIMIT"  # e.g. "4GB": DuckDB's memory limit; it spills to disk beyond it
 BYTES_PER_ROW = 100  # DuckDB working memory allowed per tape row (measured: 10M rows fit in 1 GB)
+THREADS_ENV = "PUCREDIT_DUCKDB_THREADS"  # DuckDB's threads; a Dask worker sets its share (pipeline.cluster)
+
+
+def _thread_cap() -> dict:
+    """DuckDB's ``threads`` from $PUCREDIT_DUCKDB_THREADS; unset: DuckDB's default (every core)."""
+    return {"threads": int(os.environ[THREADS_ENV])} if os.environ.get(THREADS_ENV) else {}
 
 
 def memory_limit(rows: int) -> str:
@@ -125,7 +131,7 @@ def open_tape(path: str | Path, totals: str | Path | None = None, *, lpr: str | 
     pseudonymisation key (default $PUCREDIT_PSEUDONYM_KEY, else random per process).
     """
     workdir = make_workdir()
-    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill")})
+    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill"), **_thread_cap()})
     try:
         con.execute("SET enable_progress_bar = false")  # DuckDB's bar would write into stdout, e.g. the JSON
     except duckdb.InvalidInputException:
@@ -170,7 +176,7 @@ def open_prepared(folder: str | Path) -> Tape:
     folder = Path(folder)
     meta = pickle.loads((folder / PREPARED_META).read_bytes())
     workdir = make_workdir()
-    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill")})
+    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(workdir / "spill"), **_thread_cap()})
     try:
         try:
             con.execute("SET enable_progress_bar = false")
