@@ -113,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="build the demo data if missing and run the reports for the demo banks")
     p.add_argument("--period", default="2025H1")
     p.add_argument("--jobs", type=_at_least(1), default=2)
-    p.add_argument("--out", default=None, help="report root (default reports/)")
+    p.add_argument("--out", default=None, help="report root (default ./reports); from an installed package the "
+                                                 "demo's bank files and tapes go under it too, in _demo/")
     return parser
 
 
@@ -262,12 +263,23 @@ def cmd_demo(args) -> int:
 COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "batch": cmd_batch, "peers": cmd_peers, "synth": cmd_synth, "demo": cmd_demo}
 
 
+def _share_user_parameters() -> None:
+    """A ``./parameters`` folder where the command started is the user's (config.paths): named in the
+    environment so that the notebooks' kernels, which start in another folder, read it too."""
+    from pucredit.config.paths import PARAMETERS_ENV, user_parameters_dir
+
+    user = user_parameters_dir()
+    if user is not None:
+        os.environ.setdefault(PARAMETERS_ENV, str(user))
+
+
 def main(argv: list[str] | None = None) -> int:
     import signal
 
     if threading.current_thread() is threading.main_thread():  # SIGTERM unwinds like Ctrl-C: scratch copies go
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = _parser().parse_args(argv)
+    _share_user_parameters()
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
