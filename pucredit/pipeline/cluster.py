@@ -79,7 +79,7 @@ class DaskCluster:
         local = LOCAL.match(self.scheduler)
         if local:
             self._cluster = distributed.LocalCluster(n_workers=int(local.group(1)), threads_per_worker=1,
-                                                     processes=True, dashboard_address=None)
+                                                     processes=True, dashboard_address=":0")
             self.client = distributed.Client(self._cluster)
         elif "://" in self.scheduler:
             self.client = distributed.Client(self.scheduler)

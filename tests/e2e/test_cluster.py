@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -67,27 +68,31 @@ def test_a_worker_killed_mid_notebook_is_rerun_to_the_same_report(tmp_path, monk
     quality = (NOTEBOOKS_DIR / "05_quality.py").read_text(encoding="utf-8")
     killable = tmp_path / "05_quality.py"
     killable.write_text(quality + f"\n# %%\nimport os, pathlib, time\nmark = pathlib.Path({str(mark)!r})\n"
-                        "if not mark.exists():\n    mark.write_text(f'{os.getppid()} {os.getpid()}')\n    time.sleep(120)\n",
+                        "if not mark.exists():\n    mark.write_text(f'{os.getppid()} {os.getpid()}')\n    time.sleep(300)\n",
                         encoding="utf-8")
-    killed, before_kill = [], []
+    killed, killed_worker, before_kill = [], [], []
     root = tmp_path / "dask"
     audit = root / AUDITS / "CB01" / PERIOD / f"audit_sample_CB01_{PERIOD}.csv"
 
     def kill_when_marked():
-        deadline = time.time() + 90
-        while time.time() < deadline and not killed:
+        while not ended.is_set() and not killed:
             if mark.exists() and mark.read_text():
                 before_kill.append(audit.read_bytes())  # written by the notebook's cells before the mark
                 worker, kernel = map(int, mark.read_text().split())
                 os.kill(worker, signal.SIGKILL)
                 killed.append(kernel)
+                killed_worker.append(worker)
             time.sleep(0.2)
 
+    ended = threading.Event()
     watcher = threading.Thread(target=kill_when_marked, daemon=True)
     watcher.start()
     monkeypatch.setattr(batch, "report_notebooks", lambda: [killable])
-    manifest = batch.run_batch([BANK_FILE], PERIOD, root, scheduler="local:2", stream=io.StringIO())
-    watcher.join()
+    try:
+        manifest = batch.run_batch([BANK_FILE], PERIOD, root, scheduler="local:2", stream=io.StringIO())
+    finally:
+        ended.set()
+        watcher.join()
     assert killed, "the worker was never killed"
     (entry,) = manifest["banks"]
     assert {k: v for k, v in entry.items() if k != "seconds"} == {
@@ -100,6 +105,8 @@ def test_a_worker_killed_mid_notebook_is_rerun_to_the_same_report(tmp_path, monk
     assert not [p for p in (root / "CB01").iterdir() if p.name.startswith(".")], "no working folder left"
     # the re-run drew the sample the killed attempt had written, so it was left as it was
     assert audit.read_bytes() == before_kill[0]
+    # the killed worker's socket folder was removed by the worker that re-ran the notebook, the others' on exit
+    assert not list(Path(tempfile.gettempdir()).glob(f"pucredit-kernels@*.{killed_worker[0]}.*"))
     # the killed worker's kernel did not outlive it (ipykernel's parent poller)
     with contextlib.suppress(psutil.NoSuchProcess):
         psutil.Process(killed[0]).wait(timeout=10)
