@@ -53,3 +53,16 @@ def test_scheduler_values_refused(text):
 def test_a_scheduler_file_is_taken(tmp_path):
     (tmp_path / "dask.json").write_text("{}", encoding="utf-8")
     assert check_scheduler(str(tmp_path / "dask.json")) == str(tmp_path / "dask.json")
+
+
+def test_an_installed_demo_keeps_its_bank_files_and_tapes_under_the_report_root(tmp_path, monkeypatch):
+    import yaml
+
+    from pucredit.pipeline import demo
+
+    monkeypatch.setattr(demo, "INSTALLED", True)
+    banks, data = demo.demo_places(tmp_path)
+    assert (banks, data) == (tmp_path / "_demo" / "parameters" / "banks", tmp_path / "_demo" / "data" / "demo")
+    assert sorted(p.name for p in banks.iterdir()) == ["CB01.yaml", "LB01.yaml", "RB01.yaml"]
+    tape = yaml.safe_load((banks / "CB01.yaml").read_text(encoding="utf-8"))["tape"]
+    assert (banks / tape).resolve() == data / "cb01.parquet"  # where build_demo writes the tape
