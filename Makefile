@@ -9,6 +9,8 @@ export SM_FORMULA_ENGINE := formulaic
 
 install: $(VENV)/.installed
 
+# The package supports Python 3.11-3.13 (pyproject.toml); this development venv is pinned to 3.11, the
+# version requirements.lock was resolved on and CI runs.
 $(VENV)/.installed: pyproject.toml requirements.lock etc/ipython/ipython_kernel_config.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 	  { echo "needs Python 3.11 (found $$($(PYTHON) --version)); set PYTHON=/path/to/python3.11"; exit 2; }

@@ -4,8 +4,9 @@
 
 From one run it prints:
 
-1. The demo batch (the banks in parameters/banks/, demo data built if missing) run with
-   ``run_batch`` into temporary report roots, once with ``jobs=1`` and once with ``jobs=2``:
+1. The demo batch (the banks in parameters/banks/, or those ``--banks`` names; demo data built if
+   missing) run with ``run_batch`` into temporary report roots, once with ``jobs=1``, once with ``jobs=2``
+   and once on a Dask ``LocalCluster`` of two single-threaded workers (``--scheduler local:2``):
    wall seconds per bank and the speed-up ratio. Goal: speed-up >= 1.8 on two cores. The batch
    schedules notebooks, not whole banks, so both workers stay busy until the last notebook; the
    bound printed is tasks / ceil(tasks / 2) for equal tasks. Each bank's own seconds (from its
@@ -81,10 +82,13 @@ def time_fresh_import(source: str, repeat: int) -> list[float]:
             for _ in range(repeat)]
 
 
-def time_batch(banks: list[Path], period: str, jobs: int, root: Path) -> tuple[float, dict]:
+def time_batch(banks: list[Path], period: str, jobs: int, root: Path, scheduler: str | None = None
+               ) -> tuple[float, dict]:
+    """Wall seconds of one batch; with ``scheduler`` (local:2), the Dask cluster's start-up and shut-down
+    are counted too, as a user of ``--scheduler local:N`` pays them."""
     start = time.perf_counter()
-    with open(root.parent / f"progress-{jobs}.log", "w") as log:
-        manifest = run_batch(banks, period, root, jobs=jobs, stream=log)
+    with open(root.parent / f"progress-{scheduler or jobs}.log", "w") as log:
+        manifest = run_batch(banks, period, root, jobs=jobs, stream=log, scheduler=scheduler)
     return time.perf_counter() - start, manifest
 
 
@@ -92,12 +96,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--period", default="2025H1")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fixed-cost figure (median)")
+    parser.add_argument("--banks", nargs="*", help="demo bank ids to run (default: all)")
     args = parser.parse_args()
 
     from pucredit.synth import build_demo
 
     build_demo()
-    banks = sorted(BANKS_DIR.glob("*.yaml"))
+    banks = sorted(b for b in BANKS_DIR.glob("*.yaml") if not args.banks or b.stem in args.banks)
     notebooks = report_notebooks()
     imports = report_imports()
     print(f"{len(banks)} banks ({', '.join(b.stem for b in banks)}), {len(notebooks)} notebooks "
@@ -123,6 +128,10 @@ def main() -> int:
             root.parent.mkdir()
             runs[jobs] = time_batch(banks, args.period, jobs, root)
             print(f"batch --jobs {jobs}: {runs[jobs][0]:.1f} s", flush=True)
+        root = tmp / "dask" / "reports"
+        root.parent.mkdir()
+        dask = time_batch(banks, args.period, 2, root, scheduler="local:2")  # pucredit[cluster]
+        print(f"batch --scheduler local:2: {dask[0]:.1f} s", flush=True)
 
     print()
     print("report stack imported in each notebook:")
@@ -140,6 +149,8 @@ def main() -> int:
             entry = next(e for e in runs[jobs][1]["banks"] if e["bank_file"] == str(bank.resolve()))
             cells.append(f"{entry['seconds']:.1f}" + ("" if entry["status"] == "ok" else f" {entry['status']}"))
         print(f"{'  ' + bank.stem + ' (own seconds)':<26}{cells[0]:>10}{cells[1]:>10}")
+    print(f"{'Dask local:2 wall seconds':<26}{'':>10}{dask[0]:>10.1f}"
+          f"  ({dask[0] / runs[2][0] - 1:+.0%} against --jobs 2)")
     speedup = runs[1][0] / runs[2][0]
     print()
     print(f"{'figure':<44}{'seconds':>9}")
@@ -163,7 +174,8 @@ def main() -> int:
     print(f"{label:<44}{bank_ratio:>9.2f}{'<= ' + str(BANK_GOAL):>10}"
           f"  {'ok' if bank_ratio <= BANK_GOAL else 'MISSED'}")
     print(f"{'fixed cost share of a bank (jobs 1)':<44}{in_kernel * len(notebooks) / per_bank[1]:>9.2f}")
-    failed = [e for jobs in runs for e in runs[jobs][1]["banks"] if e["status"] != "ok"]
+    print(f"{'seconds per notebook, jobs 1':<44}{runs[1][0] / tasks:>9.2f}")
+    failed = [e for run in (*runs.values(), dask) for e in run[1]["banks"] if e["status"] != "ok"]
     for entry in failed:
         print(f"note: {entry['bank_id']} {entry['status']}: {entry['failed_notebook']} {entry['error']}")
     print("\nTimings on a shared machine are noisy; compare ratios, and run twice.")

@@ -47,6 +47,12 @@ def _check_output(path: str, option: str, folder: bool) -> None:
                                  message=f"cannot write there ({parent} is not a writable folder)"))
 
 
+def _scheduler(text: str) -> str:
+    from pucredit.pipeline.cluster import check_scheduler
+
+    return check_scheduler(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pucredit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,7 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="run many banks in parallel; one bank's failure never stops the others")
     p.add_argument("banks", nargs="+", help="bank files, or folders of them")
     p.add_argument("--period", required=True)
-    p.add_argument("--jobs", type=_at_least(1), default=1, help="banks run at once (worker processes)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=_at_least(1), default=1, help="notebooks run at once (worker processes)")
+    where.add_argument("--scheduler", type=_scheduler, help="a Dask cluster instead: tcp://HOST:8786, a scheduler "
+                                                           "file, or local:N single-threaded workers (pucredit[cluster])")
     p.add_argument("--out", default=None, help="report root (default reports/); manifest.json goes here")
     p.add_argument("--timeout", type=_at_least(1), default=600, help="seconds allowed per notebook cell")
     p.add_argument("--only-failed", action="store_true", help="re-run only the banks the last manifest marks failed")
@@ -108,7 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="build the demo data if missing and run the reports for the demo banks")
     p.add_argument("--period", default="2025H1")
     p.add_argument("--jobs", type=_at_least(1), default=2)
-    p.add_argument("--out", default=None, help="report root (default reports/)")
+    p.add_argument("--out", default=None, help="report root (default ./reports); from an installed package the "
+                                                 "demo's bank files and tapes go under it too, in _demo/")
     p.add_argument("--anonymise", action="store_true", help="the peer report shows letters instead of bank names")
     return parser
 
@@ -226,7 +236,7 @@ def cmd_batch(args) -> int:
 
     root = Path(args.out) if args.out else REPORTS_DIR
     manifest = run_batch(args.banks, args.period, root, jobs=args.jobs, timeout=args.timeout,
-                         only_failed=args.only_failed)
+                         only_failed=args.only_failed, scheduler=args.scheduler)
     bad = failed(manifest)
     print(f"{len(manifest['banks']) - len(bad)} of {len(manifest['banks'])} banks ok; manifest: {root / MANIFEST}")
     return EXIT_FAILED if bad else EXIT_OK
@@ -269,12 +279,23 @@ def cmd_demo(args) -> int:
 COMMANDS = {"validate": cmd_validate, "metrics": cmd_metrics, "run": cmd_run, "batch": cmd_batch, "peers": cmd_peers, "synth": cmd_synth, "demo": cmd_demo}
 
 
+def _share_user_parameters() -> None:
+    """A ``./parameters`` folder where the command started is the user's (config.paths): named in the
+    environment so that the notebooks' kernels, which start in another folder, read it too."""
+    from pucredit.config.paths import PARAMETERS_ENV, user_parameters_dir
+
+    user = user_parameters_dir()
+    if user is not None:
+        os.environ.setdefault(PARAMETERS_ENV, str(user))
+
+
 def main(argv: list[str] | None = None) -> int:
     import signal
 
     if threading.current_thread() is threading.main_thread():  # SIGTERM unwinds like Ctrl-C: scratch copies go
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = _parser().parse_args(argv)
+    _share_user_parameters()
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from pucredit.contract.errors import InputError, Problem
-from pucredit.config.paths import POLICY_DIR
+from pucredit.config.paths import parameter_file, parameter_names
 from pucredit.contract.schema import (BORROWER_TYPES, GUARANTEES, INDUSTRY_CODE_PATTERN, PRODUCTS, RISK_CLASSES,
                                       TAPE_COLUMNS, TOTALS_COLUMNS)
 
@@ -281,15 +281,16 @@ def _quote(text: str) -> str:
 
 
 def policy_path(policy: str | Path) -> Path:
-    """A policy year ("2024") names parameters/policy/2024.yaml; anything else is a path."""
+    """A policy year ("2024") names parameters/policy/2024.yaml (the user's, else the shipped one:
+    config.paths.parameter_file); anything else is a path."""
     text = str(policy)
     if text.isdigit():
-        return POLICY_DIR / f"{text}.yaml"
+        return parameter_file("policy", f"{text}.yaml")
     return Path(text)
 
 
 def available_policies() -> list[str]:
-    return sorted(p.stem for p in POLICY_DIR.glob("*.yaml"))
+    return [p.stem for p in parameter_names("policy", "*.yaml")]
 
 
 def load_policy(policy: str | Path = "2024") -> Policy:

@@ -3,6 +3,7 @@ exact and the same on every run (floating sums in parallel differ in the last di
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 
 import duckdb
@@ -26,8 +27,13 @@ class Connection:
         return getattr(self._con, name)
 
 
+THREADS_ENV = "PUCREDIT_DUCKDB_THREADS"  # DuckDB's threads; a Dask worker sets its share (pipeline.cluster)
+
+
 def connect(**config) -> Connection:
-    return Connection(duckdb.connect(config=config))
+    """A DuckDB connection; its threads from $PUCREDIT_DUCKDB_THREADS when set (else every core)."""
+    threads = {"threads": int(os.environ[THREADS_ENV])} if os.environ.get(THREADS_ENV) else {}
+    return Connection(duckdb.connect(config={**threads, **config}))
 
 
 @contextlib.contextmanager

@@ -209,9 +209,21 @@ class _Scheduler:
             self.done(bank_file, finish_bank(state["prepared"], ordered))
 
 
+def make_executor(jobs: int, scheduler: str | None, printer: ProgressPrinter):
+    """Where the tasks run: ``jobs`` local worker processes, or the Dask cluster ``scheduler`` names
+    (pucredit.pipeline.cluster)."""
+    if scheduler is None:
+        return LocalProcesses(jobs, printer)
+    from pucredit.pipeline.cluster import DaskCluster
+
+    return DaskCluster(scheduler, printer)
+
+
 def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: int = 1,
-              timeout: int | None = 600, only_failed: bool = False, stream=None) -> dict:
-    """Run every bank; returns the manifest (also written to ROOT/manifest.json)."""
+              timeout: int | None = 600, only_failed: bool = False, stream=None,
+              scheduler: str | None = None) -> dict:
+    """Run every bank; returns the manifest (also written to ROOT/manifest.json). ``scheduler``: a Dask
+    cluster instead of ``jobs`` local processes (README "Running at scale")."""
     from pucredit.config.periods import parse_period
 
     root = Path(root).resolve()
@@ -236,6 +248,8 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
                                                 status="pending").to_dict() for f in files}}
     manifest = {"period": label, "started_at": started.isoformat(timespec="seconds"), "finished_at": None,
                 "jobs": jobs, "banks": []}
+    if scheduler is not None:
+        manifest["scheduler"] = scheduler
 
     def record() -> None:
         manifest["banks"] = [entries[key] for key in sorted(entries)]
@@ -256,7 +270,9 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
             pass
         printer.finished(result)
 
-    with LocalProcesses(jobs, printer) as executor:
+    with make_executor(jobs, scheduler, printer) as executor:
+        if scheduler is not None:
+            manifest["jobs"] = executor.workers
         _Scheduler(executor, label, root, timeout, done).run(files)
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     record()  # raises AnalysisError (exit 1) when the final manifest cannot be written either

@@ -16,7 +16,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from pucredit.contract.errors import InputError
 from pucredit.config.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from pucredit.pipeline.folders import inside, remove_abandoned, replace_folder, working_folder
 from pucredit.pipeline.index import INDEX, report_nav, write_index
+from pucredit.pipeline.scratch import kernel_socket_dir
 
 FAILURES = "_failures"
 AUDITS = "_audit"  # audit samples: outside the report folder, which a re-run replaces, and never overwritten
@@ -90,7 +90,8 @@ def _kernel_manager_class():
 
     class IPCKernelManager(AsyncKernelManager):
         """A kernel on IPC sockets: no ports to clash and no unencrypted-TCP warning. Each kernel gets its
-        own socket path prefix in the temporary folder, so kernels started at once never share sockets.
+        own socket path prefix in this process's node-local scratch folder (pipeline.scratch), so kernels
+        started at once never share sockets.
         (Asynchronous, as nbclient expects, so that cell timeouts are enforced.)"""
 
         @default("transport")
@@ -99,7 +100,7 @@ def _kernel_manager_class():
 
         @default("ip")
         def _default_ip(self):
-            return os.path.join(tempfile.gettempdir(), f"pucredit-kernel-{uuid.uuid4().hex}")
+            return str(kernel_socket_dir() / uuid.uuid4().hex[:12])  # node-local, removed on exit
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             # The kernel's own stderr is noise in the run's log: a cell timeout closes its sockets while it

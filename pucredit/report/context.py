@@ -24,7 +24,7 @@ from pucredit.contract.errors import check_model
 from pucredit.report.labels import label
 from pucredit.analyses.document import MetricsDocument, read_metrics
 from pucredit.analyses.metrics import compute_metrics, default_policy_year
-from pucredit.config.paths import BANKS_DIR
+from pucredit.config.paths import parameter_file
 from pucredit.config.periods import Period, parse_period
 from pucredit.config.policy import BankTerms, Policy, load_policy
 from pucredit.engine.tape import Bank, Tape, open_prepared, open_tape
@@ -100,11 +100,12 @@ def check_parameters(**params) -> NotebookParameters:
 
 
 def bank_file_path(name: str) -> Path:
-    """A bare name (``LB01``) is a file in parameters/banks/; anything else is a path."""
+    """A bare name (``LB01``) is a file in parameters/banks/ (the user's, else the shipped one); anything else
+    is a path."""
     path = Path(name)
     if path.suffix.lower() in (".yaml", ".yml") or path.parent != Path("."):
         return path
-    return BANKS_DIR / f"{name}.yaml"
+    return parameter_file("banks", f"{name}.yaml")
 
 
 @dataclass

@@ -81,7 +81,7 @@ def test_branches_over_tolerance_come_first(report):
 def test_differentiated_branch_tolerances_are_read_but_not_named(report, tmp_path, monkeypatch):
     (tmp_path / "branch_tolerances").mkdir()
     (tmp_path / "branch_tolerances" / "T1.csv").write_text("branch_id,tolerance_pp\nBR1,80\n", encoding="utf-8")
-    monkeypatch.setattr(sections, "PARAMETERS_DIR", tmp_path)
+    monkeypatch.setenv("PUCREDIT_PARAMETERS", str(tmp_path))  # the user's parameters folder (config.paths)
     for lang, section in _each_language(report, sections.branches):
         assert "差异化容忍度表" in section.notes[0] or "table of differentiated tolerances" in section.notes[0]
         assert "BR2" in section.finding and ("均在容忍度内" in section.finding or "All 2" in section.finding)

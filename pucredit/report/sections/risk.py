@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pucredit.analyses import renewals, risk
-from pucredit.config.paths import PARAMETERS_DIR
+from pucredit.config.paths import parameter_file
 from pucredit.report import plotting
 from pucredit.report.context import Report, pct, yes_no, yuan_10k
 from pucredit.report.labels import label, value_label
@@ -123,7 +123,7 @@ def _tolerance_chart(r: Report, path: pd.DataFrame, segments: list[str]):
 def _branches(r: Report) -> tuple[pd.DataFrame, bool]:
     """Branch tolerances, with the bank's table of differentiated tolerances (columns branch_id, tolerance_pp)
     when the bank has one; and whether it has."""
-    table_file = PARAMETERS_DIR / "branch_tolerances" / f"{r.bank.bank_id}.csv"
+    table_file = parameter_file("branch_tolerances", f"{r.bank.bank_id}.csv")
     given = pd.read_csv(table_file, dtype={"branch_id": str}) if table_file.exists() else None
     return (risk.branch_tolerance(r.bank, r.period, r.doc.risk.total_npl_ratio, r.doc.volume.total_loans_balance_cny,
                                   given), given is not None)
