@@ -91,7 +91,8 @@ NO_FEES = ("coalesce(fee_third_party_cny, 0) = 0 AND coalesce(fee_bank_cny, 0) =
 def allin_metrics(bank: Bank, period: Period) -> dict:
     """Amount-weighted all-in rate and its gap over the contract rate of the period's inclusive_smb new loans, and
     the share paying third-party fees (实际承担的融资成本, 二(二)). A loan without fees costs its contract rate
-    (estimators.irr), so SQL sums those; only the loans with fees are costed one by one from their cash flows."""
+    (estimators.irr), so SQL sums those; only the loans with fees are costed one by one from their cash flows.
+    A loan whose cash flows have no IRR (one repaid the day it was lent) is left out of both averages."""
     smb = f"{IN_PERIOD} AND {bank.flag('inclusive_smb')}"
     row = bank.sql(f"""
         SELECT count(*) AS loans, count(*) FILTER (WHERE fee_third_party_cny > 0) AS third_party,
@@ -103,7 +104,11 @@ def allin_metrics(bank: Bank, period: Period) -> dict:
         return dict(inclusive_smb_new_allin_rate_pct=None, inclusive_smb_allin_gap_pp=None,
                     inclusive_smb_third_party_fee_share=None)
     costed = all_in(new_loans(bank, period, f"{bank.flag('inclusive_smb')} AND NOT ({NO_FEES})"))
+    costed = costed[np.isfinite(costed["allin_rate_pct"])]  # no IRR (e.g. repaid the day it was lent): left out
     weight, amount = float(row["amount"]) + costed["amount_cny"].sum(), costed["amount_cny"]
+    if not weight:
+        return dict(inclusive_smb_new_allin_rate_pct=None, inclusive_smb_allin_gap_pp=None,
+                    inclusive_smb_third_party_fee_share=int(row["third_party"]) / int(row["loans"]))
     return dict(
         inclusive_smb_new_allin_rate_pct=float((row["amount_rate"] + (amount * costed["allin_rate_pct"]).sum()) / weight),
         inclusive_smb_allin_gap_pp=float((amount * costed["allin_gap_pp"]).sum() / weight),

@@ -112,7 +112,8 @@ def _allin_same_term(loans: pd.DataFrame) -> pd.Series:
     # a loan repaid the day it is lent has no time to cost anything: its contract rate without fees, else undefined
     monthly = np.where(fees > 0, np.nan, rate / 1200.0)
     timed = periods.sum(axis=1) > 0
-    monthly[timed] = monthly_irr(payments[timed], periods[timed], (amount - fees)[timed], rate[timed] / 1200.0)
+    if timed.any():
+        monthly[timed] = monthly_irr(payments[timed], periods[timed], (amount - fees)[timed], rate[timed] / 1200.0)
     return pd.Series(monthly * 1200, index=loans.index, name="allin_rate_pct")
 
 
