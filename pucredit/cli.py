@@ -171,6 +171,10 @@ def cmd_metrics(args) -> int:
     if not args.bank_yaml and not (args.tape and args.bank):
         raise InputError(Problem(file="command line", rule="usage", message="--tape and --bank go together",
                                  accepted="--tape T --bank B --period P"))
+    if args.spark and args.engine != "spark":
+        raise InputError(Problem(file="command line", rule="usage", value=args.spark, column="--spark",
+                                 message="--spark names a Spark Connect server, for --engine spark only",
+                                 accepted="--engine spark --spark sc://HOST:15002, or neither"))
     if args.out:
         _check_output(args.out, "--out", folder=False)
     period = parse_period(args.period)
@@ -195,7 +199,15 @@ def cmd_metrics(args) -> int:
                 raise InputError(Problem(file="command line", rule="usage", value="--engine spark",
                                          message=f"the Spark engine is not installed ({exc.name})",
                                          accepted="pip install 'pucredit[spark]' (and Java 17), or --engine duckdb")) from None
-            result = compute_metrics(spark.on_spark(tape, args.bank, tape.workdir / "spark", spark.session(args.spark)),
+            try:  # pyspark's own errors: no Java, no grpcio for Spark Connect, a server that does not answer
+                session = spark.session(args.spark)
+            except Exception as exc:
+                raise InputError(Problem(file="command line", rule="usage", column="--spark",
+                                         value=args.spark or "local[2]",
+                                         message=f"cannot start a Spark session: {str(exc).strip().splitlines()[0][:200]}",
+                                         accepted="Java 17 for a local session; for Spark Connect "
+                                                  "pip install 'pyspark[connect]' and a server that answers")) from None
+            result = compute_metrics(spark.on_spark(tape, args.bank, tape.workdir / "spark", session),
                                      args.bank, period, policy, terms=terms)
         else:
             result = compute_metrics(tape, args.bank, period, policy, terms=terms)

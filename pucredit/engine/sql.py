@@ -32,8 +32,20 @@ THREADS_ENV = "PUCREDIT_DUCKDB_THREADS"  # DuckDB's threads; a Dask worker sets 
 
 def connect(**config) -> Connection:
     """A DuckDB connection; its threads from $PUCREDIT_DUCKDB_THREADS when set (else every core)."""
-    threads = {"threads": int(os.environ[THREADS_ENV])} if os.environ.get(THREADS_ENV) else {}
-    return Connection(duckdb.connect(config={**threads, **config}))
+    return Connection(duckdb.connect(config={**thread_cap(), **config}))
+
+
+def thread_cap() -> dict:
+    """DuckDB's ``threads`` from $PUCREDIT_DUCKDB_THREADS (a whole number >= 1); unset or empty: every core."""
+    from pucredit.contract.errors import InputError, Problem
+
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if not text:
+        return {}
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(Problem(file="environment", column=THREADS_ENV, value=text, rule="usage",
+                                 message="not a number of threads", accepted="a whole number >= 1, or unset"))
+    return {"threads": int(text)}
 
 
 @contextlib.contextmanager

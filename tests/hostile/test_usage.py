@@ -77,3 +77,15 @@ def test_tape_that_is_a_symlink_loop(tmp_path, capsys, command):
 def test_tape_that_is_a_device(capsys):
     code, out = run(capsys, "validate", "/dev/zero")
     assert code == 2 and "not a regular file" in out
+
+
+@pytest.mark.parametrize("threads", ["two", "0", "-1"])
+def test_a_bad_duckdb_thread_count_in_the_environment(threads, tape, capsys, monkeypatch):
+    monkeypatch.setenv("PUCREDIT_DUCKDB_THREADS", threads)
+    code, text = run(capsys, "validate", tape)
+    assert code == 2 and "PUCREDIT_DUCKDB_THREADS" in text and "a whole number >= 1" in text
+
+
+def test_spark_url_without_the_spark_engine(tape, capsys):
+    code, text = run(capsys, "metrics", "--tape", tape, "--bank", "T1", "--period", "2024H1", "--spark", "sc://h:1")
+    assert code == 2 and "--engine spark" in text
