@@ -7,6 +7,8 @@ Pass-through is the error-correction model of :mod:`pucredit.estimators.passthro
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -96,8 +98,9 @@ def allin_metrics(bank: Bank, period: Period) -> dict:
     smb = f"{IN_PERIOD} AND {bank.flag('inclusive_smb')}"
     row = bank.sql(f"""
         SELECT count(*) AS loans, count(*) FILTER (WHERE fee_third_party_cny > 0) AS third_party,
-               coalesce(sum(CAST(amount_cny AS DOUBLE)) FILTER (WHERE {NO_FEES}), 0) AS amount,
-               coalesce(sum(CAST(amount_cny AS DOUBLE) * rate_pct) FILTER (WHERE {NO_FEES}), 0) AS amount_rate
+               {sum_cny("amount_cny", NO_FEES)} AS amount,
+               coalesce(sum(CAST(amount_cny AS DECIMAL(38, 2)) * CAST(rate_pct AS DECIMAL(18, 6)))
+                        FILTER (WHERE {NO_FEES}), 0) AS amount_rate
         FROM {{originations}} WHERE {smb}
     """, period_params(period)).iloc[0]
     if not row["loans"]:
@@ -105,13 +108,15 @@ def allin_metrics(bank: Bank, period: Period) -> dict:
                     inclusive_smb_third_party_fee_share=None)
     costed = all_in(new_loans(bank, period, f"{bank.flag('inclusive_smb')} AND NOT ({NO_FEES})"))
     costed = costed[np.isfinite(costed["allin_rate_pct"])]  # no IRR (e.g. repaid the day it was lent): left out
-    weight, amount = float(row["amount"]) + costed["amount_cny"].sum(), costed["amount_cny"]
+    # exact sums (DECIMAL in SQL, fsum here), so the result does not depend on the order rows arrive in
+    amount = costed["amount_cny"].to_numpy(float)
+    weight = float(row["amount"]) + math.fsum(amount)
     if not weight:
         return dict(inclusive_smb_new_allin_rate_pct=None, inclusive_smb_allin_gap_pp=None,
                     inclusive_smb_third_party_fee_share=int(row["third_party"]) / int(row["loans"]))
     return dict(
-        inclusive_smb_new_allin_rate_pct=float((row["amount_rate"] + (amount * costed["allin_rate_pct"]).sum()) / weight),
-        inclusive_smb_allin_gap_pp=float((amount * costed["allin_gap_pp"]).sum() / weight),
+        inclusive_smb_new_allin_rate_pct=math.fsum([float(row["amount_rate"]), *(amount * costed["allin_rate_pct"])]) / weight,
+        inclusive_smb_allin_gap_pp=math.fsum(amount * costed["allin_gap_pp"]) / weight,
         inclusive_smb_third_party_fee_share=int(row["third_party"]) / int(row["loans"]))
 
 
