@@ -139,6 +139,16 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
     "bad_bank_id": ("机构编码不可用", "unusable bank id"),
     "future_snapshot": ("数据日期晚于今天", "snapshot date in the future"),
     "out_of_range": ("数值超出合理范围或编码丢失位数", "value out of range, or a code that lost digits"),
+    "blank_line": ("空行（已跳过）", "blank line (skipped)"),
+    "predecessor_not_in_tape": ("上笔借据不在数据中", "predecessor loan not in the tape"),
+    "duplicate_column": ("列重复", "column given twice"),
+    "missing_column": ("缺少必填列", "required column missing"),
+    "missing_file": ("文件不存在", "file not found"),
+    "empty": ("文件无数据行", "no data rows"),
+    "not_text": ("文件不是文本", "not a text file"),
+    "unreadable": ("文件无法读取", "file cannot be read"),
+    "industry_code_format": ("行业代码格式不对", "industry code not a GB/T 4754 letter or 2-digit code"),
+    "negative_writeoffs": ("核销金额为负", "negative write-offs"),
     "any": ("任一检查", "any check"),
 }
 

@@ -208,3 +208,11 @@ def test_worked_example_validates(doc, tmp_path):
     block = doc.split("## 16. Worked example")[1].split("```")[1]
     (tmp_path / "tape.csv").write_text(block.lstrip("\n"), encoding="utf-8")
     assert main(["validate", str(tmp_path / "tape.csv")]) == 0
+
+
+@pytest.mark.parametrize("rule", sorted(validate_rules() | read_rules()))
+def test_every_validation_rule_has_words_for_the_quality_report(rule):
+    """Report 05 and the service report name a rule in words, never by its code (issue 14)."""
+    from pucredit.report.labels import RULE_LABELS
+
+    assert rule in RULE_LABELS, f"rule {rule} has no entry in pucredit/report/labels.py RULE_LABELS"
