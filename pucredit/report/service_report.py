@@ -37,7 +37,8 @@ def _fmt(value, unit: str) -> str:
     return formats.get(unit, str)(value)
 
 
-def summary_table(metrics: MetricsDocument, quality_findings: int | None = None, lang: str = "zh") -> pd.DataFrame:
+def summary_table(metrics: MetricsDocument, quality_findings: int | None = None, lang: str = "zh",
+                  outlets: int | None = None) -> pd.DataFrame:
     """The one-page summary: section, indicator, unit, value, target or reference, and whether it is met.
 
     Every value comes from ``metrics`` (the report's metrics.json); ``quality_findings`` is the number of
@@ -101,7 +102,8 @@ def summary_table(metrics: MetricsDocument, quality_findings: int | None = None,
          "—" if k.inclusive_agri_npl_ratio is None else t("svc_target_agri_no_target") if agri_limit is None else
          t("svc_target_agri_npl", tolerance=f"{k.inclusive_agri_tolerance_pp:g}", limit=_fmt(agri_limit, "fraction")),
          met(k.inclusive_agri_within_tolerance)),
-        ("disclosure", "outlets", "", t("svc_outlets_value"), t("svc_outlets_target"), "—"),
+        ("disclosure", "outlets", "", t("pri_to_be_filled") if outlets is None else f"{outlets:,}",
+         t("svc_outlets_target"), "—"),
         ("quality", "rows", "rows", q.rows, "", "—"),
         ("quality", "errors", "", f"{q.errors} / {q.warnings}", "0 / —", met(q.errors == 0)),
     ]

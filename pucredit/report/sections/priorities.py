@@ -155,7 +155,8 @@ def writeoffs(r: Report) -> Section:
     dpd90 = (label("pri_dpd90_over", r.lang, limit=limit, segments=_join(r, over))
              if over else label("pri_dpd90_within", r.lang, limit=limit))
     if k.writeoffs_cny is None:
-        finding = label("pri_writeoffs_finding_none", r.lang, reason=t("pri_writeoffs_no_totals"), dpd90=dpd90)
+        reason = t("pri_writeoffs_incomplete" if r.bank.has_totals else "pri_writeoffs_no_totals")
+        finding = label("pri_writeoffs_finding_none", r.lang, reason=reason, dpd90=dpd90)
     else:
         finding = label("pri_writeoffs_finding", r.lang, writeoffs=_wan(k.writeoffs_cny),
                         with_writeoffs=pct(k.total_npl_ratio_with_writeoffs), total=pct(k.total_npl_ratio), dpd90=dpd90)

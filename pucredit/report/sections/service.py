@@ -49,7 +49,7 @@ def missed_targets(r: Report) -> list[str]:
 def summary(r: Report, plausibility: int | None = None, export_dir: str = "") -> Section:
     """The one-page summary for the filing: every target missed first, with its direction and size, then those
     met; written as CSV into ``export_dir`` when given."""
-    table = service_report.summary_table(r.doc, plausibility, r.lang)
+    table = service_report.summary_table(r.doc, plausibility, r.lang, outlets=r.bank_file.outlets)
     indicator, met = table.columns[1], table.columns[5]
     sep = r.t("svc_list_sep")
     met_items = sep.join(table.loc[table[met] == r.t("yes"), indicator])
