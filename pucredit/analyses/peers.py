@@ -62,6 +62,7 @@ TARGETS = {
     "key_county": ("volume.key_county_target_met", ("volume.key_county_growth", "volume.total_loans_growth")),
     "poverty_area": ("volume.poverty_area_target_met", ("volume.poverty_area_growth", None)),
     "npl_tolerance": ("risk.inclusive_smb_within_tolerance", "risk.inclusive_smb_npl_headroom_pp"),
+    "agri_npl_tolerance": ("risk.inclusive_agri_within_tolerance", "risk.inclusive_agri_npl_headroom_pp"),
 }
 
 

@@ -92,7 +92,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "inclusive_smb_npl_headroom_pp": ("不良容忍度余量（百分点）", "NPL headroom (pp)"),
     "quality_errors": ("校验错误数", "Validation errors"),
     "quality_warnings": ("校验警告数", "Validation warnings"),
-    "npl_tolerance": ("不良容忍度", "NPL tolerance"),
+    "npl_tolerance": ("普惠型小微不良容忍度", "Small-micro NPL tolerance"),
+    "agri_npl_tolerance": ("普惠型涉农不良容忍度", "Inclusive agri NPL tolerance"),
 }
 
 # validation rules and plausibility checks (pucredit.validate, pucredit.quality)

@@ -51,6 +51,10 @@ def test_targets_say_met_and_gap_as_the_metrics_do(demo_root):
                 (v["key_county_growth"] - v["total_loans_growth"]) * 100)
     # the city bank has no agri book: no target to meet, not a miss
     assert table.loc[("CB01", "inclusive_agri"), "met"] is None
+    for bank_id in frame.index:  # both NPL tolerances (四(九)), each as its bank's metrics say
+        k = metrics_of(demo_root, bank_id)["risk"]
+        assert table.loc[(bank_id, "npl_tolerance"), "met"] == k["inclusive_smb_within_tolerance"]
+        assert table.loc[(bank_id, "agri_npl_tolerance"), "met"] == k["inclusive_agri_within_tolerance"]
 
 
 def test_rankings_put_the_cheapest_and_the_most_headroom_first():

@@ -25,7 +25,8 @@ RANKED = ("inclusive_smb_new_rate_pct", "inclusive_smb_new_spread_pp", "inclusiv
           "passthrough_long_run", "first_loan_share", "new_credit_share", "inclusive_smb_npl_headroom_pp")
 CHARTED = (("inclusive_smb_new_spread_pp", "inclusive_smb"), ("first_loan_share", "inclusive_agri"),
            ("inclusive_smb_npl_headroom_pp", "total_loans"))
-MISSED = {"poverty_area": "peer_missed_poverty_area", "npl_tolerance": "peer_missed_npl_tolerance"}  # else growth
+MISSED = {"poverty_area": "peer_missed_poverty_area", "npl_tolerance": "peer_missed_npl_tolerance",
+          "agri_npl_tolerance": "peer_missed_agri_npl_tolerance"}  # else growth
 SPREAD = ("inclusive_smb_growth_gap_pp", "inclusive_smb_new_spread_pp", "inclusive_smb_npl_headroom_pp")
 
 
