@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import sys
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from pucredit.pipeline.run import (NotebookOutcome, PreparedBank, RunResult, exe
                                    report_notebooks, run_report_notebook)
 
 MANIFEST = "manifest.json"
+INDEX_EVERY_S = 10.0  # the front page is rebuilt as banks end, at most this often (and once at the end)
 
 
 def expand_bank_files(items: list[str | Path]) -> list[Path]:
@@ -251,14 +253,20 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
     if scheduler is not None:
         manifest["scheduler"] = scheduler
 
-    def record() -> None:
+    indexed = [0.0]  # when the front page was last rebuilt (monotonic seconds)
+
+    def record(final: bool = False) -> None:
         manifest["banks"] = [entries[key] for key in sorted(entries)]
         try:
             write_manifest(root, manifest)
         except OSError as exc:  # a full disk or a read-only root: exit 1 with the cause, not a traceback
             raise AnalysisError(f"cannot write the manifest {root / MANIFEST}: {exc.strerror or exc}") from None
-        with contextlib.suppress(OSError):  # the front page follows the manifest; the manifest is the record
-            write_index(root)
+        # the front page follows the manifest (the record), at most every INDEX_EVERY_S seconds: it reads
+        # every bank's metrics, which for thousands of banks costs seconds a time
+        if final or time.monotonic() - indexed[0] >= INDEX_EVERY_S:
+            with contextlib.suppress(OSError):
+                write_index(root)
+            indexed[0] = time.monotonic()
 
     record()  # before any bank starts: a root that cannot take the manifest ends the batch here
 
@@ -275,7 +283,7 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
             manifest["jobs"] = executor.workers
         _Scheduler(executor, label, root, timeout, done).run(files)
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    record()  # raises AnalysisError (exit 1) when the final manifest cannot be written either
+    record(final=True)  # raises AnalysisError (exit 1) when the final manifest cannot be written either
     return manifest
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import json
 import re
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ from pucredit.config.paths import write_text_atomic
 from pucredit.report.labels import catalogue, label
 
 INDEX = "index.html"
+GENERATOR = '<meta name="generator" content="pucredit">'  # marks the front pages pucredit may replace
 PEERS_PAGE = ("_peers", "peers.html")  # ROOT/_peers/<period>/peers.html
 REPORT_PAGES = "[0-9][0-9]_*.html"
 
@@ -185,7 +187,7 @@ def render(root: Path, results: list[dict] = (), now: dt.datetime | None = None)
                      + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
     parts.append(f'<p class="pucredit-note">{both("page_targets_note")}</p>')
     title = both("page_index_title")
-    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><meta name="viewport" '
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">{GENERATOR}<meta name="viewport" '
             f'content="width=device-width, initial-scale=1"><title>{title}</title>\n<style>{INDEX_CSS}</style>\n'
             f'</head><body class="jp-Notebook"><main class="jp-RenderedHTMLCommon">\n' + "\n".join(parts)
             + "\n</main></body></html>\n"), page_lang
@@ -206,10 +208,15 @@ table.pucredit-index td:first-child { min-width: 9em; }
 """
 
 
-def write_index(root: str | Path, results: list[dict] = ()) -> Path:
-    """Rebuild ``ROOT/index.html`` from what the root holds (and a run's ``results``), atomically."""
+def write_index(root: str | Path, results: list[dict] = ()) -> Path | None:
+    """Rebuild ``ROOT/index.html`` from what the root holds (and a run's ``results``), atomically; an
+    ``index.html`` that pucredit did not write (the user's own page) is left alone, with a warning."""
     from pucredit.report.pages import dress
 
     root = Path(root).resolve()
+    target = root / INDEX
+    if target.is_file() and GENERATOR not in target.read_text(encoding="utf-8", errors="replace")[:4096]:
+        print(f"warning: {target} was not written by pucredit: left as it is, no front page", file=sys.stderr)
+        return None
     page, lang = render(root, list(results))
-    return write_text_atomic(root / INDEX, dress(page, lang))
+    return write_text_atomic(target, dress(page, lang))

@@ -69,3 +69,16 @@ def test_index_of_a_run_without_manifest(tmp_path):
     page = write_index(root, [{"bank_id": "RB01", "period": "2025H1", "status": "ok"}]).read_text(encoding="utf-8")
     assert 'href="RB01/2025H1/01_volume.html"' in page and 'href="LB01/2025H1/01_volume.html"' in page
     assert "尚无本期同业比较报告" in page and '<html lang="zh-Hans">' in page
+
+
+def test_a_users_own_index_html_is_never_replaced(tmp_path, capsys):
+    """A report root that already holds someone else's index.html keeps it; pucredit's own is rebuilt."""
+    own = tmp_path / "index.html"
+    own.write_text("<html><body>my site</body></html>", encoding="utf-8")
+    assert write_index(tmp_path) is None
+    assert own.read_text(encoding="utf-8") == "<html><body>my site</body></html>"
+    assert "not written by pucredit" in capsys.readouterr().err
+    own.unlink()
+    first = write_index(tmp_path).read_text(encoding="utf-8")
+    assert '<meta name="generator" content="pucredit">' in first
+    assert write_index(tmp_path) is not None  # its own page: replaced
