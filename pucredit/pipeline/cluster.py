@@ -23,7 +23,10 @@ LOCAL = re.compile(r"^local:(\d+)$")
 def check_scheduler(text: str) -> str:
     """argparse type of ``--scheduler``: an address, ``local:N`` (N >= 1) or an existing scheduler file."""
     import argparse
+    import importlib.util
 
+    if importlib.util.find_spec("distributed") is None:  # before the manifest lists every bank as pending
+        raise argparse.ArgumentTypeError("Dask is not installed: pip install 'pucredit[cluster]', or use --jobs N")
     local = LOCAL.match(text)
     if (local and int(local.group(1)) >= 1) or "://" in text or Path(text).is_file():
         return text
