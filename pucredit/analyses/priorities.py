@@ -80,9 +80,10 @@ def metrics(bank: Bank, period: Period) -> PriorityMetrics:
                 else "no such loans originated in the period")
     if POVERTY in bank.segments:
         values.update(poverty_rule_breaks(bank, period))
-        if not values["poverty_household_new_loans"]:
-            missing = bank.segment(POVERTY).missing
-            notes["poverty_household_break_any_share"] = (
-                f"not applicable: the tape has no {' or '.join(missing)} column" if missing
-                else "no poverty-household micro-loans originated in the period")
+        missing = bank.segment(POVERTY).missing
+        reason = (f"not applicable: the tape has no {' or '.join(missing)} column" if missing
+                  else "no poverty-household micro-loans originated in the period")
+        for key in [k for k, v in values.items() if k.startswith("poverty_household_break_") and v is None]:
+            notes[key] = (reason if not values["poverty_household_new_loans"]
+                          else "no new poverty-household micro-loan has a known 1-year LPR (originated before 2019-08-20)")
     return PriorityMetrics(**values, notes=notes)

@@ -75,8 +75,10 @@ def metrics(bank: Bank, period: Period, end: pd.Series, notes: dict[str, str]) -
     values: dict = {"writeoffs_cny": written, "total_npl_ratio_with_writeoffs": None,
                     "dpd90_to_npl_max_ratio": bank.policy.risk.dpd90_to_npl_max_ratio.value}
     if reason:
-        notes["writeoffs_cny"] = reason
-    elif not pd.isna(end["total_loans_cny"]):
+        notes["writeoffs_cny"] = notes["total_npl_ratio_with_writeoffs"] = reason
+    elif pd.isna(end["total_loans_cny"]):
+        notes["total_npl_ratio_with_writeoffs"] = "no all-loan balance at the period end"
+    else:
         values["total_npl_ratio_with_writeoffs"] = with_added_back(float(end["total_npl_cny"]),
                                                                    float(end["total_loans_cny"]), written)
     exits = npl_exits(bank, period, segments) if segments else {}
