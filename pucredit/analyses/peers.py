@@ -87,7 +87,6 @@ def check_parameters(**params) -> PeerParameters:
     return checked.model_copy(update={"period": parse_period(checked.period).label})
 
 
-
 def export(frame: pd.DataFrame, key: pd.DataFrame | None, folder: str | Path) -> list[Path]:
     """peers.csv (the table the report shows) and, for an anonymised report, peers_key.csv (code -> bank_id)."""
     folder = Path(folder)

@@ -207,6 +207,8 @@ class PovertyMicroloan(_Strict):
     guarantees: list[Literal[tuple(GUARANTEES)]]  # type: ignore[valid-type]
     guarantees_source: str
     max_rate_over_lpr_1y_pp: Sourced
+
+
 class Conduct(_Strict):
     """Screens of notice 五(十) (过度授信, 资金流向): the notice gives no numbers, so each is a sourced parameter."""
 

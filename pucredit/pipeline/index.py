@@ -149,7 +149,6 @@ def render(root: Path, results: list[dict] = (), now: dt.datetime | None = None)
     """The front page as HTML text, and its language: each bank's row in the bank's language, headings in
     each language the banks use (Chinese first)."""
     from pucredit.analyses.peers import TARGETS
-    from pucredit.report.pages import CSS
 
     now = now or dt.datetime.now(dt.timezone.utc)
     banks = collect(root, results)

@@ -42,18 +42,18 @@ class PeerReport:
     def header(self):
         return header(self.frame, self.params)
 
+
 def header(frame: pd.DataFrame, params: peers.PeerParameters):
     """Markdown block opening the peer report: period, banks, policy years, versions, anonymised or not."""
-    zh = params.lang == "zh"
-    rows = [("报告期" if zh else "Period", params.period),
-            ("银行数" if zh else "Banks", f"{len(frame)}"),
-            ("政策年度" if zh else "Policy year", ", ".join(sorted(map(str, frame["policy"].dropna().unique())))),
-            ("匿名化" if zh else "Anonymised", ("是" if zh else "yes") if params.anonymise else ("否" if zh else "no"))]
+    lang = params.lang
+    rows = [(label("peer_h_period", lang), params.period),
+            (label("peer_h_banks", lang), f"{len(frame)}"),
+            (label("peer_h_policy", lang), ", ".join(sorted(map(str, frame["policy"].dropna().unique())))),
+            (label("peer_h_anonymised", lang), label("yes" if params.anonymise else "no", lang))]
     if "pucredit_version" in frame:
-        rows.append(("pucredit 版本" if zh else "pucredit version",
+        rows.append((label("peer_h_version", lang),
                      ", ".join(sorted(map(str, frame["pucredit_version"].dropna().unique())))))
-    return key_value_table(rows, title=label("peer_report_title", params.lang), lead=label("peer_report_lead", params.lang))
-
+    return key_value_table(rows, title=label("peer_report_title", lang), lead=label("peer_report_lead", lang))
 
 
 def titled(key: str):
