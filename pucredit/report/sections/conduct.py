@@ -12,7 +12,7 @@ from pucredit.analyses import conduct
 from pucredit.report.context import Report, pct, yuan_10k, yuan_100m
 from pucredit.contract.schema import COLUMNS_BY_NAME
 from pucredit.report.labels import label, value_label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 
 TOP_BRANCHES = 10
 TOP_LOANS = 20
@@ -39,13 +39,13 @@ def _pp_cell(value) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:+.2f}"
 
 
-def _absent(r: Report, title: str, columns: tuple[str, ...]) -> Section | None:
+def _absent(r: Report, columns: tuple[str, ...]) -> Section | None:
     """The one-line section for a tape without the columns a screen needs (None when one is there)."""
     if any(r.bank.has(c) for c in columns):
         return None
     names = [COLUMNS_BY_NAME[c].alias if r.lang == "zh" else c for c in columns]
     key = "cd_absent" if len(names) == 1 else "cd_absent_any"
-    return Section(_t(r, key, columns=_t(r, "cd_list_separator").join(names)), title=_t(r, title))
+    return Section(_t(r, key, columns=_t(r, "cd_list_separator").join(names)))
 
 
 def _parameter_note(r: Report, name: str) -> str:
@@ -67,10 +67,11 @@ def _limit(value: float) -> str:
 
 # ---------------------------------------------------------------- §1 过度授信
 
+@titled("cd_over_heading")
 def over_crediting(r: Report) -> Section:
     """Inclusive small-micro balance held by borrowers with many lenders or with credit above a multiple of their
     revenue, and the distribution of lender counts (notice 五(十): 合理确定授信额度，防止过度授信)."""
-    absent = _absent(r, "cd_over_title", conduct.BUREAU_COLUMNS)
+    absent = _absent(r, conduct.BUREAU_COLUMNS)
     if absent:
         return absent
     c = r.doc.conduct
@@ -95,17 +96,18 @@ def over_crediting(r: Report) -> Section:
             _t(r, "cd_col_balance_share"): dist["balance_share"].map(_pct_cell).to_numpy()}),
             note=_t(r, "cd_coverage_note", share=_pct(c.bureau_coverage_share))))
     notes += [_parameter_note(r, "multi_lender_min_count"), _parameter_note(r, "over_revenue_multiple")]
-    return Section(finding, tables=tuple(tables), notes=tuple(notes), title=_t(r, "cd_over_title"))
+    return Section(finding, tables=tuple(tables), notes=tuple(notes))
 
 
 # ---------------------------------------------------------------- §2 垒大户
 
+@titled("cd_conc_heading")
 def concentration(r: Report) -> Section:
     """Share of inclusive small-micro balance held by the largest 1 % and 10 % of borrowers at the period's start
     and end, for the bank and by branch (notice 五(十); 垒大户)."""
     c = r.doc.conduct
     if c.top10_end_balance_share is None:
-        return Section(_t(r, "cd_conc_none"), title=_t(r, "cd_conc_title"))
+        return Section(_t(r, "cd_conc_none"))
     finding = _t(r, "cd_conc_finding", top1=_pct(c.top1_end_balance_share), top10=_pct(c.top10_end_balance_share),
                  top1_start=_pct(c.top1_start_balance_share), top10_start=_pct(c.top10_start_balance_share),
                  change=_pp_cell(c.top10_balance_share_change_pp))
@@ -120,7 +122,7 @@ def concentration(r: Report) -> Section:
     else:
         notes.append(_t(r, "cd_no_branch"))
     notes.append(_t(r, "cd_conc_note"))
-    return Section(finding, tables=tuple(tables), notes=tuple(notes), title=_t(r, "cd_conc_title"))
+    return Section(finding, tables=tuple(tables), notes=tuple(notes))
 
 
 def _concentration_frame(r: Report, frame: pd.DataFrame, branch: bool = False) -> pd.DataFrame:
@@ -138,15 +140,16 @@ def _concentration_frame(r: Report, frame: pd.DataFrame, branch: bool = False) -
 
 # ---------------------------------------------------------------- §3 资金流向
 
+@titled("cd_funds_heading")
 def use_of_funds(r: Report) -> Section:
     """The share of new inclusive small-micro lending paid out by the borrower itself (自主支付), by product and
     branch, and the self-paid loans above the policy amount (notice 五(十): 建立贷后资金用途监控, 资金流向筛查)."""
-    absent = _absent(r, "cd_funds_title", ("payment_method",))
+    absent = _absent(r, ("payment_method",))
     if absent:
         return absent
     c = r.doc.conduct
     if c.self_paid_amount_share is None:
-        return Section(_t(r, "cd_funds_none"), title=_t(r, "cd_funds_title"))
+        return Section(_t(r, "cd_funds_none"))
     finding = _t(r, "cd_funds_finding", share=_pct(c.self_paid_amount_share), n=f"{c.self_paid_above_max_count:,}",
                  limit=_limit(c.self_paid_max_cny), amount=yuan_10k(c.self_paid_above_max_cny))
     tables, notes = [], []
@@ -173,21 +176,22 @@ def use_of_funds(r: Report) -> Section:
             _t(r, "cd_col_product"): [_product(r, p) for p in shown["product"]]}),
             note=_t(r, "cd_cut_note", shown=len(shown), total=len(above)) if len(above) > len(shown) else ""))
     notes.append(_parameter_note(r, "self_paid_max_cny"))
-    return Section(finding, tables=tuple(tables), notes=tuple(notes), title=_t(r, "cd_funds_title"))
+    return Section(finding, tables=tuple(tables), notes=tuple(notes))
 
 
 # ---------------------------------------------------------------- 无贷户 (03, notice 四(七))
 
+@titled("cd_nbl_heading")
 def no_bank_loan(r: Report) -> Section:
     """Inclusive small-micro borrowers of the period who got their first bank loan anywhere (无贷户 served,
     notice 四(七): 加大对无贷户的服务力度), beside the bank's own first-loan flag."""
-    absent = _absent(r, "cd_nbl_title", ("is_first_bank_loan",))
+    absent = _absent(r, ("is_first_bank_loan",))
     if absent:
         return absent
     c, first = r.doc.conduct, r.doc.first_loans
     if c.no_bank_loan_share is None:
-        return Section(_t(r, "cd_nbl_none"), title=_t(r, "cd_nbl_title"))
+        return Section(_t(r, "cd_nbl_none"))
     finding = _t(r, "cd_nbl_finding", borrowers=f"{first.borrowers_originated:,}",
                  n=f"{c.no_bank_loan_borrowers_count:,}", share=_pct(c.no_bank_loan_share),
                  first=f"{first.first_loan_borrowers:,}")
-    return Section(finding, notes=(_t(r, "cd_nbl_note"),), title=_t(r, "cd_nbl_title"))
+    return Section(finding, notes=(_t(r, "cd_nbl_note"),))

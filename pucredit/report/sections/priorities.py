@@ -13,7 +13,7 @@ from pucredit.analyses import priorities
 from pucredit.engine.segments import grouped
 from pucredit.report.context import Report, yuan_10k
 from pucredit.report.labels import label, value_label
-from pucredit.report.section import Section, Table
+from pucredit.report.section import Section, Table, titled
 from pucredit.report.sections.volume import DASH, count, pct, segment_label, yi
 
 
@@ -44,16 +44,17 @@ def _segment_row(r: Report, name: str) -> dict:
             t("pri_col_npl"): pct(k.of(name, "npl_ratio"))}
 
 
+@titled("pri_sectors_heading")
 def priority_sectors(r: Report) -> Section:
     """三(四): inclusive small-micro loans in each priority field of the policy (tech SMEs, 专精特新, green, foreign
     trade, and the sectors by GB/T 4754 industry): balance, growth, new-loan pricing, MLT share of new loans."""
-    title, t = r.t("pri_sectors_title"), r.t
+    t = r.t
     names = grouped(r.bank.segments, priorities.PRIORITY_SECTORS)
     missing = _missing_columns(r, names)
     shown = [n for n in names if not r.bank.segment(n).missing]
     if not shown:
         columns = sorted({c for cols in missing for c in cols})
-        return Section(title=title, finding=label("pri_sectors_none", r.lang, columns=", ".join(columns)))
+        return Section(finding=label("pri_sectors_none", r.lang, columns=", ".join(columns)))
     doc = r.doc
     rows = [{t("pri_col_field"): segment_label(r, "inclusive_smb"), **_segment_row(r, "inclusive_smb"),
              t("pri_col_mlt"): pct(doc.first_loans.new_medium_long_term_share)}]
@@ -71,7 +72,7 @@ def priority_sectors(r: Report) -> Section:
     notes = tuple(label("pri_sectors_missing", r.lang, columns=", ".join(cols), fields=_join(r, fields))
                   for cols, fields in missing.items())
     table = Table(t("pri_sectors_caption"), pd.DataFrame(rows), note=t("pri_sectors_note"))
-    return Section(title=title, finding=finding, tables=(table,), notes=notes)
+    return Section(finding=finding, tables=(table,), notes=notes)
 
 
 def _join(r: Report, items: list[str]) -> str:
@@ -103,14 +104,15 @@ def _rules_table(r: Report) -> Table:
     return Table(t("pri_rules_caption"), pd.DataFrame(rows), note=t("pri_rules_note"))
 
 
+@titled("pri_support_heading")
 def support_groups(r: Report) -> Section:
     """三(六): 脱贫人口小额信贷 (balance, growth, NPL ratio, the period's new loans against the 2021 notice's rules) and
     the support-group products of the policy (国家助学贷款), each where the tape has them."""
-    title, t, doc = r.t("pri_support_title"), r.t, r.doc
+    t, doc = r.t, r.doc
     names = [n for n in (priorities.POVERTY, *grouped(r.bank.segments, priorities.SUPPORT_GROUPS)) if n in r.bank.segments]
     present = [n for n in names if doc.volume.of(n, "balance_cny") is not None]
     if not present:
-        return Section(title=title, finding=t("pri_support_none"))
+        return Section(finding=t("pri_support_none"))
     rows = [{t("pri_col_segment"): segment_label(r, n), **_segment_row(r, n),
              t("pri_col_new_loans"): count(doc.pricing.of(n, "new_loans"))} for n in present]
     tables = [Table(t("pri_support_caption"), pd.DataFrame(rows))]
@@ -128,18 +130,19 @@ def support_groups(r: Report) -> Section:
     else:
         finding = t("pri_support_no_poverty")
     notes = tuple(t("pri_student_none") for n in ("student_loan",) if n in names and n not in present)
-    return Section(title=title, finding=finding, tables=tuple(tables), notes=notes)
+    return Section(finding=finding, tables=tuple(tables), notes=notes)
 
 
+@titled("pri_writeoffs_heading")
 def writeoffs(r: Report) -> Section:
     """四(九): the NPL ratio with the period's write-offs added back beside the reported one (the bank, from the
     totals file; each segment with a tolerance, by its NPL exits, an upper bound), and loans 90+ days past due over
     NPL balance against the policy's limit (偏离度)."""
-    title, t, k = r.t("pri_writeoffs_title"), r.t, r.doc.risk
+    t, k = r.t, r.doc.risk
     segments = [s for s in r.policy.tolerances.segments if k.get(f"{s}_dpd90_within_limit") is not None
                 or k.get(f"{s}_npl_exits_cny") is not None]
     if not segments:
-        return Section(title=title, finding=t("pri_writeoffs_none"))
+        return Section(finding=t("pri_writeoffs_none"))
     limit = pct(k.dpd90_to_npl_max_ratio, 0)
     rows = [{t("pri_col_segment"): t("pri_total_loans"), t("risk_col_npl_ratio"): pct(k.total_npl_ratio),
              t("pri_col_npl_exits"): _wan(k.writeoffs_cny), t("pri_col_with_back"): pct(k.total_npl_ratio_with_writeoffs),
@@ -163,9 +166,10 @@ def writeoffs(r: Report) -> Section:
     status = t(f"pri_status_{r.policy.risk.dpd90_to_npl_max_ratio.status}")
     table = Table(t("pri_writeoffs_caption"), pd.DataFrame(rows),
                   note=label("pri_writeoffs_note", r.lang, limit=limit, status=status))
-    return Section(title=title, finding=finding, tables=(table,))
+    return Section(finding=finding, tables=(table,))
 
 
+@titled("pri_disclosure_heading")
 def disclosure(r: Report) -> Section:
     """六(十四) 在年报中公布普惠金融服务网点建设、信贷投放、客户数量、贷款利率: one table from the metrics document,
     the outlets from the bank file (``outlets``); "to be filled by the bank" only for the outlets it does not give."""
@@ -188,5 +192,5 @@ def disclosure(r: Report) -> Section:
                            t("pri_col_value"): value} for item, key, value in items])
     finding = label("pri_disclosure_finding", r.lang,
                     outlets="" if outlets is not None else t("pri_disclosure_outlets_missing"))
-    return Section(title=t("pri_disclosure_title"), finding=finding,
+    return Section(finding=finding,
                    tables=(Table(t("pri_disclosure_caption"), frame, note=t("pri_disclosure_note")),))
