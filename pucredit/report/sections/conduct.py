@@ -49,10 +49,10 @@ def _absent(r: Report, columns: tuple[str, ...]) -> Section | None:
 
 
 def _parameter_note(r: Report, name: str) -> str:
-    """The policy parameter behind a screen, its status and source."""
+    """The policy parameter behind a screen and its status; its source is in the policy file (in Chinese and
+    English there, so an English report does not quote it)."""
     rule = getattr(r.policy.conduct, name)
-    return _t(r, "cd_parameter_note", name=name, value=f"{rule.value:g}", status=_t(r, f"cd_status_{rule.status}"),
-              source=rule.source)
+    return _t(r, "cd_parameter_note", name=name, value=f"{rule.value:g}", status=_t(r, f"cd_status_{rule.status}"))
 
 
 def _product(r: Report, product: str) -> str:
