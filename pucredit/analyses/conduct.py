@@ -21,11 +21,6 @@ LENDER_BUCKETS = 5  # lender counts 0..4 shown one by one, then "5 or more"
 BUREAU_COLUMNS = ("bureau_lender_count", "bureau_credit_line_cny", "annual_revenue_cny")
 
 
-def opening_date(period: Period) -> pd.Timestamp:
-    """The month end before the period: the stock at its start."""
-    return period.start - pd.Timedelta(days=1)
-
-
 def _stock(bank: Bank, where: str = "true") -> str:
     return f"{bank.flag(SEGMENT)} AND balance_cny > 0 AND ({where})"
 
@@ -106,7 +101,7 @@ def concentration(bank: Bank, date: pd.Timestamp, by: str | None = None) -> pd.D
 def concentration_change(bank: Bank, period: Period, by: str | None = None) -> pd.DataFrame:
     """:func:`concentration` at the period's start (the month end before it) and end, side by side, with the
     change in percentage points; a group missing at one date has blanks there."""
-    start, end = concentration(bank, opening_date(period), by), concentration(bank, period.end, by)
+    start, end = concentration(bank, period.opening, by), concentration(bank, period.end, by)
     frame = start.add_suffix("_start").join(end.add_suffix("_end"), how="outer")
     for p in TOP_PERCENTS:
         frame[f"top{p}_change_pp"] = (frame[f"top{p}_share_end"] - frame[f"top{p}_share_start"]) * 100

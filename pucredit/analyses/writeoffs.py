@@ -54,7 +54,7 @@ def npl_exits(bank: Bank, period: Period, segments: list[str]) -> dict[str, floa
             FROM {{loans}} GROUP BY loan_id)
         SELECT {sums} FROM last
         WHERE npl AND last_as_of >= $before AND last_as_of < $end {renewed}
-    """, {"before": (period.start - pd.Timedelta(days=1)).date(), "end": period.end.date()}).iloc[0]
+    """, {"before": period.opening.date(), "end": period.end.date()}).iloc[0]
     return {s: float(row[s]) for s in segments}
 
 

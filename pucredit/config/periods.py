@@ -38,6 +38,11 @@ class Period:
         """Previous year end: the base of year-to-date growth."""
         return pd.Timestamp(self.end.year - 1, 12, 31)
 
+    @property
+    def opening(self) -> pd.Timestamp:
+        """The month end before the period: the stock at its start."""
+        return self.start - pd.Timedelta(days=1)
+
     def shifted_years(self, years: int) -> "Period":
         """The same period ``years`` earlier (e.g. last year's first half)."""
         start = self.start - pd.DateOffset(years=years)
