@@ -483,8 +483,13 @@ def _is_numeric(raw_type: str) -> bool:
     return upper in NUMERIC_TYPES or upper.startswith("DECIMAL")
 
 
-def _trimmed(raw: str) -> str:
-    return f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
+def trimmed_text(raw: str) -> str:
+    """A raw value as text without the spaces ``trim`` removes (ASCII and Unicode space separators such as the
+    full-width U+3000), NULL when blank. ``trim`` copies every string, so it runs only on the values it can
+    change: empty or starting below '!', ending in a space, or holding a non-ASCII character."""
+    text = f"CAST({raw} AS VARCHAR)"
+    changeable = f"{text} < '!' OR suffix({text}, ' ') OR strlen({text}) <> length({text})"
+    return f"CASE WHEN {changeable} THEN nullif(trim({text}), '') ELSE {text} END"
 
 
 def spelling_map(col: Column, values: list[str]) -> dict[str, object]:
@@ -517,7 +522,7 @@ def normalised_sql(col: Column, raw: str, raw_type: str, spellings: list[str] | 
     """
     upper = raw_type.upper()
     numeric, integral = _is_numeric(raw_type), upper in INTEGER_TYPES
-    text = _trimmed(raw)
+    text = trimmed_text(raw)
     if col.kind == "text":
         if numeric:  # a code stored as a number: whole numbers without '.0' where they are exact
             return (f"CASE WHEN {raw} = floor({raw}) AND abs({raw}) < {EXACT_BELOW.get(upper, 1e38)}"

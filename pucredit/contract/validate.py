@@ -16,7 +16,8 @@ import duckdb
 import pandas as pd
 
 from pucredit.contract.errors import DEFAULT_CAP, Findings, Problem
-from pucredit.contract.read import BIGINT_TYPES, EXACT_BELOW, Source, is_text_type, normalised_sql, spelling_map
+from pucredit.contract.read import (BIGINT_TYPES, EXACT_BELOW, Source, is_text_type, normalised_sql, spelling_map,
+                                   trimmed_text)
 from pucredit.engine.sql import month_index, sql_quote
 from pucredit.contract.schema import (INDUSTRY_CODE_PATTERN, BANK_ID_ACCEPTED, BANK_ID_MAX_LENGTH, BANK_ID_PATTERN, TAPE_COLUMNS, TOTALS_COLUMNS, Column,
                                       accepted_text, value_limit)
@@ -52,7 +53,7 @@ def _parse_rules(columns: tuple[Column, ...], source: Source) -> list[RowRule]:
             continue
         raw, raw_type = f"r_{col.name}", source.columns[col.name]
         text = is_text_type(raw_type)
-        blank = f"({raw} IS NULL OR {raw} = '' OR ({raw} LIKE ' %' AND trim({raw}) = ''))" if text else f"({raw} IS NULL)"
+        blank = f"({trimmed_text(raw)} IS NULL)" if text else f"({raw} IS NULL)"
         if col.required:
             rules.append(RowRule("missing_value", col.name, blank, "value missing", accepted=accepted_text(col)))
         if col.kind not in PARSE_RULES or not can_fail(col, raw_type):
@@ -103,8 +104,9 @@ def input_safety_rules(columns: tuple[Column, ...], source: Source) -> list[RowR
                                  f"a code stored as a {raw_type} number this large has lost digits",
                                  accepted="codes as text (a string column)", value=hidden))
         elif col.kind == "text":
-            scientific = "'[0-9](\\.[0-9]+)?[eE]\\+[0-9]+'"
-            rules.append(RowRule("out_of_range", col.name, f"regexp_full_match({col.name}, {scientific})",
+            scientific = "'[0-9](\\.[0-9]+)?[eE]\\+[0-9]+'"  # the regex only where a '+' is (it is slow)
+            rules.append(RowRule("out_of_range", col.name, f"CASE WHEN contains({col.name}, '+') THEN "
+                                                           f"regexp_full_match({col.name}, {scientific}) ELSE false END",
                                  "a code in scientific notation has lost digits",
                                  accepted="codes as text with every digit (format the column as text before exporting)",
                                  value=hidden))
@@ -229,7 +231,7 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
             inner.append(f"{expr} AS {col.name}")
     rows = f"(SELECT {', '.join(inner)} FROM {source.raw_view})"
     text_columns = [c.name for c in columns if c.kind == "text" and is_text_type(source.columns.get(c.name, ""))]
-    padded = [f"count_if(r_{n} = '' OR r_{n} LIKE ' %' OR r_{n} LIKE '% ')" for n in text_columns]
+    padded = [f"count_if({trimmed_text('r_' + n)} IS DISTINCT FROM r_{n})" for n in text_columns]
     counts = con.execute(
         "SELECT " + ", ".join([f"count_if({r.condition})" for r in rules] + padded + list(extra)) + f" FROM {rows}"
     ).fetchone()

@@ -45,6 +45,8 @@ ROW_CASES = [
     ("unknown enum", {"guarantee": "担保公司"}, "bad_enum", "guarantee", "担保公司"),
     ("unknown bool", {"is_agri": "maybe"}, "bad_bool", "is_agri", "maybe"),
     ("missing value", {"loan_id": ""}, "missing_value", "loan_id", None),
+    ("only spaces", {"loan_id": "  "}, "missing_value", "loan_id", None),
+    ("only full-width spaces", {"loan_id": "\u3000\u3000"}, "missing_value", "loan_id", None),
     ("balance < 0", {"balance_cny": "-1"}, "negative_balance", "balance_cny", "-1"),
     ("days_past_due < 0", {"days_past_due": "-5"}, "negative_days_past_due", "days_past_due", "-5"),
     ("days_past_due not whole", {"days_past_due": "3.5"}, "bad_integer", "days_past_due", "3.5"),
@@ -66,6 +68,23 @@ def test_row_problem(write_tape, capsys, case, change, rule, column, value):
     if value is not None:
         assert found["value"] == value
     assert found["accepted"]
+
+
+@pytest.mark.parametrize("padding", [" ", "\u3000", "\u00a0"], ids=["space", "full-width", "no-break"])
+def test_padded_ids_are_trimmed(tmp_path, padding):
+    """An id padded with a space of any kind is the same id (trim's spaces; docs/data-contract.md §17): loan L1's
+    second snapshot, padded, is still L1 (no duplicate loan, no changed origination)."""
+    from pucredit.engine.tape import open_tape
+    from tests.conftest import write_csv
+
+    rows = [dict(r) for r in GOOD]
+    rows[1]["loan_id"] = f"{padding}L1{padding}"
+    rows[1]["borrower_id"] = f"{padding}B1"
+    with open_tape(write_csv(tmp_path / "tape.csv", rows)) as tape:
+        assert tape.ok and not tape.findings.by_rule().get("origination_changed")
+        ids = tape.con.execute("SELECT DISTINCT loan_id FROM tape_plain ORDER BY 1").fetchall()
+        assert ids == [("L1",), ("L2",)]
+        assert tape.con.execute("SELECT count(*) FROM loan_facts WHERE loan_id = 'L1'").fetchone()[0] == 1
 
 
 def _after_lpr_table() -> list[dict]:
