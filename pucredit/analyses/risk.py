@@ -196,24 +196,32 @@ def monthly_formation(bank: Bank, segment: str = "inclusive_smb", since: pd.Time
     window = "true" if since is None else "as_of >= $since"
     params = {} if since is None else {"since": (since - pd.DateOffset(months=1)).date()}
     chains = renewals.chain_table(bank)
+    # Only chains with a non-performing row can form or cure, so the chain-level work (per chain and month,
+    # and each month against the previous month end) runs on those chains alone; the stock is per month.
     frame = bank.sql(f"""
         WITH loan_rows AS (
-            SELECT c.chain_id, l.loan_id, l.as_of, l.is_npl, l.balance_cny
-            FROM {{loans}} l JOIN {chains} c ON c.loan_id = l.loan_id AND c.depth = 0
-            WHERE {bank.flag(segment)} AND {window}
+            SELECT loan_id, as_of, is_npl, balance_cny FROM {{loans}} WHERE {bank.flag(segment)} AND {window}
+        ), members AS (
+            SELECT loan_id, chain_id FROM {chains} WHERE depth = 0
+        ), npl_chains AS (
+            SELECT DISTINCT m.chain_id FROM loan_rows r JOIN members m USING (loan_id) WHERE r.is_npl
+        ), touched AS (
+            SELECT m.chain_id, r.* FROM loan_rows r JOIN members m USING (loan_id) SEMI JOIN npl_chains USING (chain_id)
         ), chain_rows AS (
-            SELECT chain_id, as_of, bool_or(is_npl) AS is_npl, sum(balance_cny) AS balance_cny,
-                   list(loan_id) AS loans, list(loan_id) FILTER (WHERE is_npl) AS npl_loans
-            FROM loan_rows GROUP BY chain_id, as_of
-        ), rows AS (
-            SELECT as_of, is_npl, loans, lag(is_npl) OVER w AS was_npl, lag(balance_cny) OVER w AS prev_balance,
-                   lag(npl_loans) OVER w AS prev_npl_loans, lag(as_of) OVER w AS prev_as_of
-            FROM chain_rows WINDOW w AS (PARTITION BY chain_id ORDER BY as_of)
+            SELECT chain_id, as_of, bool_or(is_npl) AS is_npl, sum(balance_cny) AS balance_cny
+            FROM touched GROUP BY chain_id, as_of
+        ), kept AS (  -- chain months that still hold a loan non-performing at the previous month end
+            SELECT DISTINCT cur.chain_id, cur.as_of FROM touched cur
+            JOIN touched prev ON prev.loan_id = cur.loan_id AND prev.as_of = last_day(cur.as_of - INTERVAL 1 MONTH)
+            WHERE prev.is_npl
         ), moved AS (
-            SELECT as_of, {sum_cny('prev_balance', 'NOT was_npl AND is_npl')} AS formed_cny,
-                   {sum_cny('prev_balance', 'was_npl AND NOT is_npl AND list_has_any(loans, prev_npl_loans)')}
+            SELECT cur.as_of, {sum_cny('prev.balance_cny', 'NOT prev.is_npl AND cur.is_npl')} AS formed_cny,
+                   {sum_cny('prev.balance_cny', 'prev.is_npl AND NOT cur.is_npl AND k.chain_id IS NOT NULL')}
                        AS cured_cny
-            FROM rows WHERE prev_as_of = last_day(as_of - INTERVAL 1 MONTH) GROUP BY as_of
+            FROM chain_rows cur
+            JOIN chain_rows prev ON prev.chain_id = cur.chain_id AND prev.as_of = last_day(cur.as_of - INTERVAL 1 MONTH)
+            LEFT JOIN kept k ON k.chain_id = cur.chain_id AND k.as_of = cur.as_of
+            GROUP BY cur.as_of
         ), stock AS (
             SELECT last_day(as_of + INTERVAL 1 MONTH) AS as_of,
                    {sum_cny('balance_cny', 'NOT is_npl AND balance_cny > 0')} AS performing_cny,
