@@ -43,18 +43,14 @@ def npl_exits(bank: Bank, period: Period, segments: list[str]) -> dict[str, floa
     """Per segment: balance at their last snapshot of the segment's loans that left the tape in the period while
     non-performing (last snapshot from the month end before the period to the one before its end), leaving out
     loans a linked renewal replaced (predecessor_loan_id). An upper bound of the segment's write-offs."""
-    renewed = ("AND loan_id NOT IN (SELECT predecessor_loan_id FROM {loans} WHERE predecessor_loan_id IS NOT NULL)"
+    renewed = ("AND l.loan_id NOT IN (SELECT predecessor_loan_id FROM {loans} WHERE predecessor_loan_id IS NOT NULL)"
                if bank.has("predecessor_loan_id") else "")
-    flags = ", ".join(f"arg_max({bank.flag(s)}, as_of) AS {s}" for s in segments)
-    sums = ", ".join(f"{sum_cny('balance', s)} AS {s}" for s in segments)
+    sums = ", ".join(f"{sum_cny('l.balance_cny', bank.flag(s))} AS {s}" for s in segments)
     row = bank.sql(f"""
-        WITH last AS (
-            SELECT loan_id, max(as_of) AS last_as_of, arg_max(balance_cny, as_of) AS balance,
-                   arg_max(is_npl, as_of) AS npl, {flags}
-            FROM {{loans}} GROUP BY loan_id)
-        SELECT {sums} FROM last
-        WHERE npl AND last_as_of >= $before AND last_as_of < $end {renewed}
-    """, {"before": period.opening.date(), "end": period.end.date()}).iloc[0]
+        SELECT {sums} FROM {{loans}} l
+        JOIN loan_facts f ON f.bank_id = $bank AND f.loan_id = l.loan_id AND f.last_as_of = l.as_of
+        WHERE l.is_npl AND l.as_of >= $before AND l.as_of < $end {renewed}
+    """, {"bank": bank.bank_id, "before": period.opening.date(), "end": period.end.date()}).iloc[0]
     return {s: float(row[s]) for s in segments}
 
 

@@ -323,12 +323,13 @@ FIRST_LOAN_NOT_FIRST = """
 def _loan_checks(con, source: Source, view: str, findings: Findings, cap: int) -> None:
     """Per loan, over all its snapshots: duplicate snapshots, origination facts that change, and
     first-loan flags (首贷) on a borrower who already had an earlier operating loan in the tape. One aggregation
-    serves all three, and its table ``loan_facts`` (first snapshot date per loan) is kept for
-    building originations and renewal chains (``pred``: the predecessor loan named on the first snapshot)."""
+    serves all three, and its table ``loan_facts`` (first and last snapshot date per loan) is kept for
+    building originations, renewal chains and NPL exits (``pred``: the predecessor loan named on the first snapshot)."""
     month = month_index("as_of")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE loan_facts AS
-        SELECT bank_id, loan_id, min(as_of) AS first_as_of, arg_min(_row, as_of) AS first_row, count(*) AS rows,
+        SELECT bank_id, loan_id, min(as_of) AS first_as_of, max(as_of) AS last_as_of, arg_min(_row, as_of) AS first_row,
+               count(*) AS rows,
                {_distinct_months(month)} AS months,
                max({month}) - min({month}) AS span,
                min(borrower_id) AS borrower_id, max(borrower_id) AS borrower_id_hi,
