@@ -27,17 +27,28 @@ def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.Da
     ``totals_npl_cny``, ``county_loans_cny``, ``county_deposits_cny``; and ``total_loans_cny``,
     ``total_npl_cny`` from the source that applies (docs/data-contract.md §17: totals file, else the tape).
     """
-    parts = [f"{sum_cny('balance_cny')} AS tape_total_cny", f"{sum_cny('balance_cny', 'is_npl')} AS tape_npl_cny",
-             "count(DISTINCT borrower_id) FILTER (WHERE balance_cny > 0) AS all_borrowers"]
+    # Sums per month end; borrowers by one grouping per (month end, borrower) with a flag per segment, where a
+    # count(DISTINCT) per segment would build one hash table each.
+    known = "borrower_id IS NOT NULL"
+    sums = [f"{sum_cny('balance_cny')} AS tape_total_cny", f"{sum_cny('balance_cny', 'is_npl')} AS tape_npl_cny"]
+    flags = [f"bool_or(balance_cny > 0) AND {known} AS all_borrowers"]
+    counts = ["CAST(count_if(all_borrowers) AS BIGINT) AS all_borrowers"]
     for name, segment in bank.segments.items():
         flag = segment.flag
-        parts += [f"{sum_cny('balance_cny', flag)} AS {name}_balance_cny",
-                  f"{sum_cny('balance_cny', f'{flag} AND is_npl')} AS {name}_npl_cny",
-                  f"count(DISTINCT borrower_id) FILTER (WHERE {flag} AND balance_cny > 0) AS {name}_borrowers"]
+        sums += [f"{sum_cny('balance_cny', flag)} AS {name}_balance_cny",
+                 f"{sum_cny('balance_cny', f'{flag} AND is_npl')} AS {name}_npl_cny"]
+        flags.append(f"bool_or({flag} AND balance_cny > 0) AND {known} AS {name}_borrowers")
+        counts.append(f"CAST(count_if({name}_borrowers) AS BIGINT) AS {name}_borrowers")
+    columns = ["tape_total_cny", "tape_npl_cny", "all_borrowers"]
+    columns += [f"{name}_{part}" for name in bank.segments for part in ("balance_cny", "npl_cny", "borrowers")]
     dates = None if dates is None else [d.date() for d in dates]
-    where = "true" if dates is None else "list_contains(?, as_of)"
-    stocks = bank.sql(f"SELECT as_of, {', '.join(parts)} FROM {{loans}} WHERE {where} GROUP BY as_of ORDER BY as_of",
-                      [] if dates is None else [dates])
+    where = "true" if dates is None else "list_contains($dates, as_of)"
+    stocks = bank.sql(f"""
+        WITH sums AS (SELECT as_of, {', '.join(sums)} FROM {{loans}} WHERE {where} GROUP BY as_of),
+             borrowers AS (SELECT as_of, {', '.join(flags)} FROM {{loans}} WHERE {where} GROUP BY as_of, borrower_id),
+             counts AS (SELECT as_of, {', '.join(counts)} FROM borrowers GROUP BY as_of)
+        SELECT as_of, {', '.join(columns)} FROM sums JOIN counts USING (as_of) ORDER BY as_of
+    """, {} if dates is None else {"dates": dates})
     stocks["as_of"] = pd.to_datetime(stocks["as_of"])
     stocks = stocks.set_index("as_of")
     stocks = stocks.astype({c: "float64" for c in stocks.columns if c.endswith("_cny")})
@@ -46,8 +57,8 @@ def monthly_stocks(bank: Bank, dates: list[pd.Timestamp] | None = None) -> pd.Da
         extra = "".join(f", {column}" for column in replaced.values())
         totals = bank.con.execute(
             "SELECT as_of, total_loans_cny AS totals_loans_cny, total_npl_cny AS totals_npl_cny, "
-            f"county_loans_cny, county_deposits_cny{extra} FROM totals WHERE bank_id = ? AND {where} ORDER BY as_of",
-            [bank.bank_id] + ([] if dates is None else [dates])).df()
+            f"county_loans_cny, county_deposits_cny{extra} FROM totals WHERE bank_id = $bank AND {where} ORDER BY as_of",
+            {"bank": bank.bank_id, **({} if dates is None else {"dates": dates})}).df()
         totals["as_of"] = pd.to_datetime(totals["as_of"])
         stocks = stocks.join(totals.set_index("as_of"), how="outer")
         stocks["total_loans_cny"] = stocks["totals_loans_cny"]

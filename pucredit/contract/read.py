@@ -68,6 +68,7 @@ class Source:
     rejected: list[Problem] = field(default_factory=list)  # CSV rows DuckDB could not parse
     spellings: dict[str, list[str]] = field(default_factory=dict)  # enum/yes-no text column -> distinct values
     untrimmed: set[str] | None = None  # text columns with blank or space-padded values (None: not yet known)
+    unreadable: set[str] | None = None  # columns with a value that did not read as its kind (None: not yet known)
 
 
 def pseudonym_key(key: str | None = None) -> str:
@@ -511,18 +512,21 @@ def _mapped(raw: str, mapping: dict[str, object]) -> str:
 
 
 def normalised_sql(col: Column, raw: str, raw_type: str, spellings: list[str] | None = None,
-                   trimmed: bool = False) -> str:
+                   trimmed: bool = False, readable: bool = False) -> str:
     """SQL turning the raw column into the contract's type; NULL where the value cannot be read.
 
     Typed Parquet columns pass through with a cast; text is parsed. For enum and yes/no text
     columns with few distinct values (``spellings``), the mapping is decided once per spelling;
-    text known to hold no blank or space-padded value (``trimmed``) is used as it is. A number in
+    text known to hold no blank or space-padded value (``trimmed``), and typed dates and numbers known to read
+    (``readable``: the row scan found none out of range or not finite), are used as they are. A number in
     text follows NUMBER_PATTERN (docs/data-contract.md §17 numbers); a date outside YEAR_MIN..YEAR_MAX, or a whole
     number beyond BIGINT, is NULL (unreadable), never an error of DuckDB's.
     """
     upper = raw_type.upper()
     numeric, integral = _is_numeric(raw_type), upper in INTEGER_TYPES
     text = trimmed_text(raw)
+    if readable and (col.kind, upper) in (("date", "DATE"), ("number", "DOUBLE")):
+        return raw  # every value reads as itself: no CASE, so filters on the column reach the Parquet scan
     if col.kind == "text":
         if numeric:  # a code stored as a number: whole numbers without '.0' where they are exact
             return (f"CASE WHEN {raw} = floor({raw}) AND abs({raw}) < {EXACT_BELOW.get(upper, 1e38)}"
@@ -583,7 +587,9 @@ def normalised_select(source: Source, columns: tuple[Column, ...]) -> str:
     for col in columns:
         if col.name in source.columns:
             trimmed = source.untrimmed is not None and col.name not in source.untrimmed
-            expr = normalised_sql(col, col.name, source.columns[col.name], source.spellings.get(col.name), trimmed)
+            readable = source.unreadable is not None and col.name not in source.unreadable
+            expr = normalised_sql(col, col.name, source.columns[col.name], source.spellings.get(col.name), trimmed,
+                                  readable)
             parts.append(f"{expr} AS {col.name}")
         else:
             parts.append(f"CAST(NULL AS {SQL_TYPES[col.kind]}) AS {col.name}")

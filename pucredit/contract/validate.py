@@ -221,7 +221,8 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
     """Count every row rule in one scan of the raw view, then list the first rows of the rules that hit.
 
     The same scan notes which text columns hold blank or space-padded values (only those are
-    trimmed later) and returns the values of the ``extra`` aggregates.
+    trimmed later) and which columns hold values that do not read (the others are used as they are),
+    and returns the values of the ``extra`` aggregates.
     """
     inner = ["_row"]
     for col in columns:
@@ -236,6 +237,8 @@ def _row_scan(con: duckdb.DuckDBPyConnection, source: Source, columns: tuple[Col
         "SELECT " + ", ".join([f"count_if({r.condition})" for r in rules] + padded + list(extra)) + f" FROM {rows}"
     ).fetchone()
     source.untrimmed = {name for name, n in zip(text_columns, counts[len(rules):]) if n}
+    parse_rules = {rule for rule, _ in PARSE_RULES.values()}
+    source.unreadable = {r.column for r, n in zip(rules, counts) if n and r.rule in parse_rules}
     for rule, count in zip(rules, counts[:len(rules)]):
         if not count:
             continue
