@@ -35,7 +35,7 @@ def new_loan_metrics(bank: Bank, period: Period) -> dict:
                   f"count(*) FILTER (WHERE {flow}) AS {name}_new_loans",
                   f"{weighted_mean('rate_pct', 'amount_cny', flow)} AS {name}_new_rate_pct",
                   f"{weighted_mean(SPREAD, 'amount_cny', f'{flow} AND {PRICED_ON_LPR}')} AS {name}_new_spread_pp"]
-    row = bank.sql(f"SELECT {', '.join(parts)} FROM {{originations}}", period_params(period)).iloc[0]
+    row = bank.sql(f"SELECT {', '.join(parts)} FROM {{originations}} WHERE {IN_PERIOD}", period_params(period)).iloc[0]
     values = {}
     for key, value in row.items():
         if key.endswith("_amount_cny"):

@@ -8,14 +8,13 @@ succeeded; a failed run leaves the previous report untouched and puts its
 partial notebook (with papermill's error marker) under
 ``ROOT/_failures/<bank_id>/<period>/``. Notebooks run inside this process with
 papermill, on kernels that talk over IPC sockets (no TCP ports to clash when
-several banks start kernels at once).
+several banks start kernels at once), one warm kernel reused per thread (pipeline.kernels).
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from pucredit.contract.errors import InputError
 from pucredit.config.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from pucredit.pipeline.folders import inside, remove_abandoned, replace_folder, working_folder
 from pucredit.pipeline.index import INDEX, report_nav, write_index
-from pucredit.pipeline.scratch import kernel_socket_dir
+from pucredit.pipeline.kernels import KERNEL_NAME, kernel_manager_class, warm_enabled, warm_kernel
 
 FAILURES = "_failures"
 AUDITS = "_audit"  # audit samples: outside the report folder, which a re-run replaces, and never overwritten
@@ -82,49 +81,27 @@ def declared_parameters(notebook: Path) -> set[str]:
     return set(re.findall(r"^([A-Za-z_]\w*)\s*[:=]", source, flags=re.M))
 
 
-def _kernel_manager_class():
-    import uuid
-
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class IPCKernelManager(AsyncKernelManager):
-        """A kernel on IPC sockets: no ports to clash and no unencrypted-TCP warning. Each kernel gets its
-        own socket path prefix in this process's node-local scratch folder (pipeline.scratch), so kernels
-        started at once never share sockets.
-        (Asynchronous, as nbclient expects, so that cell timeouts are enforced.)"""
-
-        @default("transport")
-        def _default_transport(self):
-            return "ipc"
-
-        @default("ip")
-        def _default_ip(self):
-            return str(kernel_socket_dir() / uuid.uuid4().hex[:12])  # node-local, removed on exit
-
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            # The kernel's own stderr is noise in the run's log: a cell timeout closes its sockets while it
-            # still replies (zmq tracebacks). What went wrong in a cell is in the notebook and the manifest.
-            kw.setdefault("stderr", subprocess.DEVNULL)
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return IPCKernelManager
-
-
 def execute_notebook(source: Path, target: Path, parameters: dict, timeout: int | None) -> None:
-    """Run one notebook with papermill in this process. A kernel that fails to start (no cell ran) is
-    retried; a failure inside a cell, a cell timeout included, is not."""
+    """Run one notebook with papermill in this process, on this thread's warm kernel (pipeline.kernels) unless
+    $PUCREDIT_WARM_KERNEL is 0. A kernel that fails to start (no cell ran) is retried; a failure inside a
+    cell, a cell timeout included, is not. A failure discards the warm kernel."""
     import papermill
 
+    warm = warm_kernel() if warm_enabled() else None
     for attempt in range(1, KERNEL_START_TRIES + 1):
         try:
+            km = warm.ready(str(NOTEBOOKS_DIR)) if warm else None
             papermill.execute_notebook(
-                read_notebook(source), str(target), parameters=parameters, kernel_name="python3", progress_bar=False,
-                execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR), kernel_manager_class=_kernel_manager_class(),
-                log_output=False,
+                read_notebook(source), str(target), parameters=parameters, kernel_name=KERNEL_NAME,
+                progress_bar=False, execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR),
+                kernel_manager_class=kernel_manager_class(), km=km, log_output=False,
             )
+            if warm:
+                warm.done()
             return
         except Exception:
+            if warm:
+                warm.discard()
             if attempt == KERNEL_START_TRIES or _any_cell_ran(target):
                 raise
             time.sleep(attempt)

@@ -723,11 +723,11 @@ def test_kernel_that_dies_fails_the_run_promptly_and_once(tmp_path, monkeypatch)
 
 def test_kernels_started_at_once_get_distinct_ipc_sockets(tmp_path, monkeypatch):
     """Kernels started at once (batch --jobs 2, or two users) never share IPC sockets."""
-    from pucredit.pipeline.run import _kernel_manager_class
+    from pucredit.pipeline.kernels import kernel_manager_class
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    managers = [_kernel_manager_class()(kernel_name="python3") for _ in range(2)]
+    managers = [kernel_manager_class()(kernel_name="python3") for _ in range(2)]
     try:
         for km in managers:
             km.write_connection_file()
