@@ -5,19 +5,22 @@
 From one run it prints:
 
 1. The demo batch (the banks in parameters/banks/, or those ``--banks`` names; demo data built if
-   missing) run with ``run_batch`` into temporary report roots, once with ``jobs=1``, once with ``jobs=2``
-   and once on a Dask ``LocalCluster`` of two single-threaded workers (``--scheduler local:2``):
+   missing) run with ``run_batch`` into temporary report roots: once with ``jobs=1`` on a new kernel per
+   notebook (``PUCREDIT_WARM_KERNEL=0``, as before warm kernels), then as it runs by default (a warm kernel
+   per worker, pipeline.kernels) with ``jobs=1``, with ``jobs=2``
+   and on a Dask ``LocalCluster`` of two single-threaded workers (``--scheduler local:2``):
    wall seconds per bank and the speed-up ratio. Goal: speed-up >= 1.8 on two cores. The batch
    schedules notebooks, not whole banks, so both workers stay busy until the last notebook; the
    bound printed is tasks / ceil(tasks / 2) for equal tasks. Each bank's own seconds (from its
    validation to its folder moved into place) show a stalled bank (a kernel that did not start).
-   Goal (issue 16): speed-up >= 1.85, and seconds per bank with --jobs 1 <= 2.0 x six bare
-   kernels (a kernel start that imports pandas and matplotlib and runs one cell, once per notebook).
+   Goal (issue 16): speed-up >= 1.85, and seconds per bank with --jobs 1 <= 2.0 x bare kernels
+   (a new kernel that imports pandas and matplotlib and runs one cell, once per notebook).
 2. The fixed cost every report notebook pays before its first analysis line: a one-cell
    notebook that imports the report stack (the union of the import lines of the report
    notebooks) run with ``pucredit.run.execute_notebook``, beside the bare cost of a kernel
-   (a one-cell notebook with ``pass``) plus the same imports timed in a fresh interpreter.
-   Goal: ratio <= 1.5 (starting the stack inside a kernel costs little more than its parts).
+   (a one-cell notebook with ``pass``) plus the same imports timed in a fresh interpreter, each on a
+   new kernel. Goal: ratio <= 1.5 (starting the stack inside a kernel costs little more than its parts).
+   Beside it, the same notebook on the warm kernel: what a notebook of a batch pays now.
 
 Each fixed-cost figure is the median of ``--repeat`` runs, after one warm-up (papermill's own
 import, about 2 s, is paid once per process and left out). Timings on a shared machine are
@@ -28,6 +31,8 @@ temporary folders; the reports of the timed batches are deleted afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -39,6 +44,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from pucredit.pipeline.batch import run_batch
+from pucredit.pipeline.kernels import WARM_ENV
 from pucredit.config.paths import BANKS_DIR
 from pucredit.pipeline.run import execute_notebook, read_notebook, report_notebooks
 
@@ -66,12 +72,32 @@ def one_cell_notebook(path: Path, source: str) -> Path:
     return path
 
 
-def time_notebook(path: Path, repeat: int) -> list[float]:
+@contextlib.contextmanager
+def cold_kernels(cold: bool = True):
+    """A new kernel for every notebook inside the block (PUCREDIT_WARM_KERNEL=0), as before warm kernels."""
+    before = os.environ.get(WARM_ENV)
+    if cold:
+        os.environ[WARM_ENV] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(WARM_ENV, None)
+        else:
+            os.environ[WARM_ENV] = before
+
+
+def time_notebook(path: Path, repeat: int, cold: bool = True) -> list[float]:
+    """Seconds to run a notebook ``repeat`` times: each on a new kernel (``cold``), or on this process's warm
+    kernel (the first run, which starts it, is not timed)."""
     times = []
-    for i in range(repeat):
-        start = time.perf_counter()
-        execute_notebook(path, path.with_name(f"{path.stem}-out-{i}.ipynb"), {}, 600)
-        times.append(time.perf_counter() - start)
+    with cold_kernels(cold):
+        if not cold:
+            execute_notebook(path, path.with_name(f"{path.stem}-out-warm.ipynb"), {}, 600)
+        for i in range(repeat):
+            start = time.perf_counter()
+            execute_notebook(path, path.with_name(f"{path.stem}-out-{i}.ipynb"), {}, 600)
+            times.append(time.perf_counter() - start)
     return times
 
 
@@ -82,12 +108,12 @@ def time_fresh_import(source: str, repeat: int) -> list[float]:
             for _ in range(repeat)]
 
 
-def time_batch(banks: list[Path], period: str, jobs: int, root: Path, scheduler: str | None = None
-               ) -> tuple[float, dict]:
+def time_batch(banks: list[Path], period: str, jobs: int, root: Path, scheduler: str | None = None,
+               cold: bool = False) -> tuple[float, dict]:
     """Wall seconds of one batch; with ``scheduler`` (local:2), the Dask cluster's start-up and shut-down
-    are counted too, as a user of ``--scheduler local:N`` pays them."""
+    are counted too, as a user of ``--scheduler local:N`` pays them; ``cold``: a kernel per notebook."""
     start = time.perf_counter()
-    with open(root.parent / f"progress-{scheduler or jobs}.log", "w") as log:
+    with open(root.parent / f"progress-{scheduler or jobs}.log", "w") as log, cold_kernels(cold):
         manifest = run_batch(banks, period, root, jobs=jobs, stream=log, scheduler=scheduler)
     return time.perf_counter() - start, manifest
 
@@ -118,10 +144,15 @@ def main() -> int:
         kernel = statistics.median(time_notebook(bare, args.repeat))
         plain_kernel = statistics.median(time_notebook(plain, args.repeat))
         in_kernel = statistics.median(time_notebook(stack, args.repeat))
+        in_warm_kernel = statistics.median(time_notebook(stack, args.repeat, cold=False))
         fresh = statistics.median(time_fresh_import("\n".join(imports), args.repeat))
         print(f"fixed cost measured ({args.repeat} runs each, median)", flush=True)
 
-        # the batch
+        # the batch: on a new kernel per notebook (before issue 16's warm kernels), then as it runs now
+        root = tmp / "cold1" / "reports"
+        root.parent.mkdir()
+        cold = time_batch(banks, args.period, 1, root, cold=True)
+        print(f"batch --jobs 1, a kernel per notebook: {cold[0]:.1f} s", flush=True)
         runs = {}
         for jobs in (1, 2):
             root = tmp / f"jobs{jobs}" / "reports"
@@ -143,6 +174,7 @@ def main() -> int:
     per_bank = {jobs: seconds / len(banks) for jobs, (seconds, _) in runs.items()}
     print(f"{'wall seconds':<26}{runs[1][0]:>10.1f}{runs[2][0]:>10.1f}")
     print(f"{'seconds per bank':<26}{per_bank[1]:>10.1f}{per_bank[2]:>10.1f}")
+    print(f"{'  jobs 1, cold kernels':<26}{cold[0] / len(banks):>10.1f}  (a new kernel per notebook)")
     for bank in banks:
         cells = []
         for jobs in (1, 2):
@@ -159,6 +191,7 @@ def main() -> int:
     print(f"{'report stack import, fresh interpreter':<44}{fresh:>9.2f}")
     print(f"{'  sum (reference)':<44}{kernel + fresh:>9.2f}")
     print(f"{'kernel start + report stack in the kernel':<44}{in_kernel:>9.2f}")
+    print(f"{'report stack on the warm kernel (cleaned)':<44}{in_warm_kernel:>9.2f}")
     print()
     print(f"{'ratio':<44}{'value':>9}{'goal':>10}")
     ratio = in_kernel / (kernel + fresh)
@@ -173,9 +206,11 @@ def main() -> int:
     label = f"seconds per bank (jobs 1) / {len(notebooks)} such kernels"
     print(f"{label:<44}{bank_ratio:>9.2f}{'<= ' + str(BANK_GOAL):>10}"
           f"  {'ok' if bank_ratio <= BANK_GOAL else 'MISSED'}")
-    print(f"{'fixed cost share of a bank (jobs 1)':<44}{in_kernel * len(notebooks) / per_bank[1]:>9.2f}")
+    label = f"  the same before warm kernels"
+    print(f"{label:<44}{cold[0] / len(banks) / (len(notebooks) * plain_kernel):>9.2f}")
+    print(f"{'fixed cost share of a bank (jobs 1)':<44}{in_warm_kernel * len(notebooks) / per_bank[1]:>9.2f}")
     print(f"{'seconds per notebook, jobs 1':<44}{runs[1][0] / tasks:>9.2f}")
-    failed = [e for run in (*runs.values(), dask) for e in run[1]["banks"] if e["status"] != "ok"]
+    failed = [e for run in (*runs.values(), dask, cold) for e in run[1]["banks"] if e["status"] != "ok"]
     for entry in failed:
         print(f"note: {entry['bank_id']} {entry['status']}: {entry['failed_notebook']} {entry['error']}")
     print("\nTimings on a shared machine are noisy; compare ratios, and run twice.")
