@@ -6,7 +6,7 @@ another. Before each notebook the kernel is made what a fresh one is for it: eve
 deleted, figures closed, matplotlib's settings as they were at the kernel's start, the cell counter at 1. Imported
 modules stay imported: that is the saving. A notebook that fails, times out or kills its kernel takes the kernel
 with it; the next notebook gets a new one. ``PUCREDIT_WARM_KERNEL=0`` gives every notebook a kernel of its own.
-``tests/e2e/test_pipeline.py`` checks that the reports of warm and cold kernels are the same.
+``tests/e2e/test_kernels.py`` checks that the reports of warm and cold kernels are the same.
 """
 from __future__ import annotations
 
@@ -129,14 +129,19 @@ class WarmKernel:
 
 
 _threads = threading.local()
-_all: list[WarmKernel] = []
+_all: list[WarmKernel] = []  # every thread's, shut down when the process exits
 
 
 def warm_kernel() -> WarmKernel:
     """This thread's warm kernel (one per thread: a Dask worker may run notebooks in several threads)."""
     if getattr(_threads, "kernel", None) is None:
-        _threads.kernel = WarmKernel()
         if not _all:
-            atexit.register(lambda: [k.discard() for k in list(_all)])
+            atexit.register(_discard_all)
+        _threads.kernel = WarmKernel()
         _all.append(_threads.kernel)
     return _threads.kernel
+
+
+def _discard_all() -> None:
+    for kernel in list(_all):
+        kernel.discard()
