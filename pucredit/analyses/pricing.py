@@ -30,7 +30,7 @@ def new_loan_metrics(bank: Bank, period: Period) -> dict:
     new loans (docs/data-contract.md §3 new rate, spread), as ``<segment>_<measure>`` keys."""
     parts = []
     for name in bank.segments:
-        flow = f"{IN_PERIOD} AND {bank.flag(name)}"
+        flow = bank.flag(name)  # of the period's originations (the WHERE below)
         parts += [f"{sum_cny('amount_cny', flow)} AS {name}_new_amount_cny",
                   f"count(*) FILTER (WHERE {flow}) AS {name}_new_loans",
                   f"{weighted_mean('rate_pct', 'amount_cny', flow)} AS {name}_new_rate_pct",
