@@ -140,6 +140,7 @@ def new_loans(bank: Bank, period: Period, where: str = "true") -> pd.DataFrame:
                lpr_1y_pct, pricing_base, borrower_type, guarantee, is_first_loan, is_renewal, credit_line_cny,
                repayment, branch_id, fee_third_party_cny, fee_bank_cny, {flags}
         FROM {{originations}} WHERE {IN_PERIOD} AND ({where})
+        ORDER BY loan_id  -- a fixed order: weighted percentiles of tied spreads, and float sums, depend on it
     """, period_params(period))
     frame["group"] = np.select([frame["is_inclusive_smb"], frame["is_inclusive_agri"]],
                                ["inclusive_smb", "agri_not_smb"], "other")
