@@ -255,7 +255,7 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
 
     indexed = [0.0]  # when the front page was last rebuilt (monotonic seconds)
 
-    def record(final: bool = False) -> None:
+    def record(final: bool = False, index: bool = True) -> None:
         manifest["banks"] = [entries[key] for key in sorted(entries)]
         try:
             write_manifest(root, manifest)
@@ -263,12 +263,14 @@ def run_batch(items: list[str | Path], period: str, root: str | Path, *, jobs: i
             raise AnalysisError(f"cannot write the manifest {root / MANIFEST}: {exc.strerror or exc}") from None
         # the front page follows the manifest (the record), at most every INDEX_EVERY_S seconds: it reads
         # every bank's metrics, which for thousands of banks costs seconds a time
-        if final or time.monotonic() - indexed[0] >= INDEX_EVERY_S:
+        if final or (index and time.monotonic() - indexed[0] >= INDEX_EVERY_S):
             with contextlib.suppress(OSError):
                 write_index(root)
             indexed[0] = time.monotonic()
 
-    record()  # before any bank starts: a root that cannot take the manifest ends the batch here
+    # before any bank starts: a root that cannot take the manifest ends the batch here; the front page waits for
+    # the first bank (building it costs a second the workers would wait for)
+    record(index=False)
 
     def done(bank_file: Path, result: RunResult) -> None:
         entries[str(bank_file)] = result.to_dict()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ KERNEL_START_TRIES = 3
 REMOVE_FROM_HTML_TAG = "remove_cell"  # cells that pin numbers for CI, not for readers
 
 Progress = Callable[[str, str], None] | None  # (bank_id, message)
+
+# nbformat imports jsonschema, which imports rfc3987-syntax when it is installed (jupyter-events asks for it); that
+# compiles 38 grammars at import, 2 s in every process that runs or exports a notebook, for the IRI format that no
+# notebook schema uses (python-jsonschema/jsonschema#1521). Marked absent, jsonschema leaves that format unchecked.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 
 @dataclass

@@ -6,13 +6,13 @@ SimHei file is not used: its licence is not free.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
 from matplotlib.ticker import PercentFormatter
 
-CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+from pucredit.report.pages import font_path
+
 CJK_FONT = "Noto Sans CJK SC"
 # one colour per segment in every chart of every report (a segment a policy file adds gets a colour of its
 # own chart); the county LDR and the NFRA national basis have their own
@@ -24,11 +24,8 @@ COLORS = {"inclusive_smb": "#c0392b", "inclusive_agri": "#27ae60", "total_loans"
 
 def setup() -> None:
     """Register the CJK font and set the house style (idempotent)."""
-    import mplfonts
-
-    path = Path(mplfonts.__file__).parent / "fonts" / CJK_FONT_FILE
     if CJK_FONT not in {f.name for f in font_manager.fontManager.ttflist}:
-        font_manager.fontManager.addfont(str(path))
+        font_manager.fontManager.addfont(str(font_path()))
     plt.rcParams.update({
         "font.family": "sans-serif",
         "font.sans-serif": [CJK_FONT, "DejaVu Sans"],

@@ -6,7 +6,8 @@ import re
 from fontTools.ttLib import TTFont
 
 from pucredit.pipeline.index import report_nav
-from pucredit.report.pages import align_numbers, dress, font_face, is_number, visible_characters
+from pucredit.report.pages import (BASE_FONT, align_numbers, base_characters, dress, font_face, font_path,
+                                   font_subset, is_number, subset_font, visible_characters)
 
 PAGE = """<!DOCTYPE html><html><head><title>某银行 · 01 保量 · 2025H1</title></head><body class="jp-Notebook">
 <main><table class="dataframe"><thead><tr><th>业务类别</th><th>余额（亿元）</th><th>县域代码</th></tr></thead>
@@ -59,6 +60,27 @@ def test_font_covers_exactly_the_page_characters():
     assert {ord(c) for c in cjk} <= cmap
     assert cmap - {ord(c) for c in cjk} <= set(range(0x7F))  # nothing beyond what the page shows
     assert font_face("<html><body>ASCII only</body></html>") == ""
+
+
+def test_the_shipped_base_font_holds_the_glyphs_of_exactly_the_base_characters():
+    whole = TTFont(str(font_path()), lazy=True).getBestCmap()
+    base = TTFont(str(BASE_FONT), lazy=True).getBestCmap()
+    wanted = {ord(c) for c in base_characters()} & set(whole)
+    assert set(base) == wanted  # else: python tools/build_font_base.py
+    assert len(wanted) > 7_000 and {ord(c) for c in "普惠贷款·—−≤％（）"} <= wanted
+
+
+def test_a_page_cut_from_the_base_font_equals_one_cut_from_the_whole_font():
+    chars = {c for c in visible_characters(PAGE) if ord(c) > 0x7E} | set("不良容忍度尽职免责·—−≤")
+    assert chars <= base_characters()
+    assert font_subset(chars) == subset_font(str(font_path()), chars, "woff")
+
+
+def test_a_character_beyond_the_base_comes_from_the_whole_font():
+    chars = {"刘", "䶮"}  # CJK extension A, in personal names: not in GB 2312
+    assert not chars <= base_characters()
+    cmap = TTFont(io.BytesIO(font_subset(chars))).getBestCmap()
+    assert {ord(c) for c in chars} <= set(cmap)
 
 
 def test_a_figure_with_its_interval_or_p_value_is_a_number():

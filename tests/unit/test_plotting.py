@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 from pucredit.report import plotting  # noqa: E402
 from pucredit.analyses import volume  # noqa: E402
 from pucredit.report.labels import LABELS, label  # noqa: E402
+from pucredit.report.pages import font_path  # noqa: E402
 
 
 def test_chinese_text_renders_without_missing_glyphs(tmp_path):
@@ -34,7 +35,7 @@ def test_the_cjk_font_is_the_one_used():
 
     plotting.setup()
     found = font_manager.findfont(font_manager.FontProperties(family=plt.rcParams["font.sans-serif"]))
-    assert found.endswith(plotting.CJK_FONT_FILE)
+    assert found == str(font_path())
 
 
 def test_labels_exist_in_both_languages():
