@@ -53,18 +53,16 @@ class EventReport:
 
 
 def _thread_share(distributed):
-    """A worker plugin: DuckDB in the worker and in the kernels it starts uses the worker's own threads
-    (``--nthreads``, one in the deployment the README gives), unless the user set the cap."""
+    """A worker plugin: DuckDB and the BLAS in the worker and in the kernels it starts use the worker's own
+    threads (``--nthreads``, one in the deployment the README gives), unless the user set the caps."""
 
     class ThreadShare(distributed.WorkerPlugin):
         name = "pucredit-threads"
 
         def setup(self, worker) -> None:
-            import os
+            from pucredit.pipeline.batch import share_threads
 
-            from pucredit.engine.sql import THREADS_ENV  # read where DuckDB connections are opened
-
-            os.environ.setdefault(THREADS_ENV, str(max(1, worker.state.nthreads)))
+            share_threads(worker.state.nthreads)
 
     return ThreadShare()
 

@@ -68,9 +68,9 @@ def test_batch_workers_die_with_their_batch(tmp_path):
     script.write_text(
         "import multiprocessing, time\n"
         "from concurrent.futures import ProcessPoolExecutor\n"
-        "from pucredit.pipeline.batch import die_with_parent\n"
+        "from pucredit.pipeline.batch import start_worker\n"
         "if __name__ == '__main__':\n"
-        "    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'), initializer=die_with_parent)\n"
+        "    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'), initializer=start_worker, initargs=(1,))\n"
         "    print(pool.submit(__import__('os').getpid).result(), flush=True)\n"
         "    pool.submit(time.sleep, 60)\n"
         "    time.sleep(60)\n")
@@ -82,3 +82,25 @@ def test_batch_workers_die_with_their_batch(tmp_path):
     while psutil.pid_exists(worker) and psutil.Process(worker).status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() < deadline, "the worker outlived its batch"
         time.sleep(0.1)
+
+
+def _thread_env() -> tuple:
+    import os
+
+    return tuple(os.environ.get(n) for n in ("PUCREDIT_DUCKDB_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
+
+
+def test_local_batch_workers_share_the_cores_unless_the_user_chose(monkeypatch):
+    import io
+    import os
+
+    from pucredit.pipeline.batch import LocalProcesses, ProgressPrinter
+
+    for name in ("PUCREDIT_DUCKDB_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    share = str(max(1, len(os.sched_getaffinity(0)) // 2))
+    with LocalProcesses(2, ProgressPrinter(1, 1, io.StringIO())) as pool:
+        assert pool.submit(_thread_env).result() == (share, share, share)
+    monkeypatch.setenv("PUCREDIT_DUCKDB_THREADS", "3")
+    with LocalProcesses(2, ProgressPrinter(1, 1, io.StringIO())) as pool:
+        assert pool.submit(_thread_env).result() == ("3", share, share)
