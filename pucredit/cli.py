@@ -6,7 +6,6 @@ a traceback is a bug.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -164,6 +163,7 @@ def cmd_metrics(args) -> int:
     from pucredit.config.banks import load_bank
     from pucredit.config.policy import BankTerms, load_policy
     from pucredit.engine.tape import open_tape
+    from pucredit.estimators.passthrough import import_statsmodels_meanwhile
 
     if bool(args.bank_yaml) == bool(args.tape or args.bank):
         raise InputError(Problem(file="command line", rule="usage", message="give a bank file, or --tape and --bank",
@@ -184,13 +184,12 @@ def cmd_metrics(args) -> int:
         args.tape, args.totals, args.bank, args.lpr = bank.tape, bank.totals, bank.bank_id, args.lpr or bank.lpr
         args.policy, terms = args.policy or bank.policy, BankTerms.of(bank)
     policy = load_policy(args.policy) if args.policy else None
-    # statsmodels (for the pass-through fit) takes about a second to import: let it load while
-    # DuckDB reads the tape, which releases the interpreter.
-    threading.Thread(target=importlib.import_module, args=("statsmodels.tsa.ardl",), daemon=True).start()
+    statsmodels = import_statsmodels_meanwhile()  # for the pass-through fit
     with open_tape(args.tape, args.totals, lpr=args.lpr, sheet=args.sheet) as tape:
         for warning in tape.findings.warnings:
             print(warning, file=sys.stderr)
         tape.raise_for_errors()
+        statsmodels.join()
         if args.engine == "spark":
             try:
                 from pucredit.engine import spark

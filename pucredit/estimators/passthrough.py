@@ -19,6 +19,18 @@ from pucredit.config import reference
 LAG_CRITERION = "bic"
 
 
+def import_statsmodels_meanwhile():
+    """Start importing statsmodels' ARDL (about a second) in a background thread, for a caller that reads and
+    validates a tape first (DuckDB releases the interpreter while it works); the caller joins the returned
+    thread before it computes, so no analysis imports beside it."""
+    import importlib
+    import threading
+
+    thread = threading.Thread(target=importlib.import_module, args=("statsmodels.tsa.ardl",), daemon=True)
+    thread.start()
+    return thread
+
+
 @dataclass(frozen=True)
 class PassThrough:
     """ECM estimates (docs/data-contract.md §17): r = α + θ·LPR in the long run; Δr responds to ΔLPR and to last month's gap.

@@ -263,6 +263,7 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
     from pucredit.config.policy import BankTerms, load_policy
     from pucredit.report.context import check_parameters
     from pucredit.engine.tape import open_tape
+    from pucredit.estimators.passthrough import import_statsmodels_meanwhile
 
     started = time.time()
     out_root = Path(out_root).resolve()
@@ -283,8 +284,10 @@ def prepare_bank(bank_yaml: str | Path, period: str, out_root: str | Path = REPO
         context = working_folder(target, "context", owner)
         remove_abandoned(target)
         shutil.rmtree(context, ignore_errors=True)
+        statsmodels = import_statsmodels_meanwhile()  # for the pass-through fit of the metrics
         with open_tape(bank.tape, bank.totals, lpr=bank.lpr) as tape:
             tape.raise_for_errors()
+            statsmodels.join()
             metrics = compute_metrics(tape, bank.bank_id, parsed, policy, terms=BankTerms.of(bank))
             tape.save_prepared(bank.bank_id, context)
         metrics.write(context / "metrics.json")
