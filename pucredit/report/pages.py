@@ -6,7 +6,8 @@ Noto Sans CJK SC shipped in the mplfonts wheel (the one the charts use) holding 
 page shows, embedded as a WOFF data URL, so a page reads the same offline on a machine without CJK fonts.
 Subsetting the whole font (65,000 glyphs) takes about a second a page; a page whose characters are all in
 :func:`base_characters` is cut from ``fonts/NotoSansCJKsc-Regular-base.otf`` (that font's glyphs for those
-characters) in a quarter of that time, with the same bytes (tests/unit/test_pages.py). ``python tools/build_font_base.py`` rebuilds the file.
+characters) in a quarter of that time, with the same bytes (tests/unit/test_pages.py);
+``python tools/build_font_base.py`` rebuilds that file.
 """
 from __future__ import annotations
 
