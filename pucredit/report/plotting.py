@@ -6,7 +6,6 @@ SimHei file is not used: its licence is not free.
 """
 from __future__ import annotations
 
-
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
 from matplotlib.ticker import PercentFormatter
