@@ -109,7 +109,7 @@ class _QueueReport:
 def share_threads(threads: int) -> None:
     """DuckDB and the BLAS of this worker and of the kernels it starts use ``threads`` (its share of the
     machine), unless the user set them: workers that each take every core slow each other down (the demo
-    batch with two workers spent about a tenth more CPU time)."""
+    batch with two workers spent 3-10 % more CPU time)."""
     from pucredit.engine.sql import THREADS_ENV  # read where DuckDB connections are opened
 
     for name in (THREADS_ENV, "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
